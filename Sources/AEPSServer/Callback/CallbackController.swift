@@ -1,0 +1,209 @@
+import Crypto
+import EkoSigning
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The callback URL Eko's gateway calls from the retailer's browser: `debit-hook` before a transaction and
+/// `eko-response` after it (protocol §4–6). Every answer is JSON; every request is recorded.
+public struct CallbackController: Sendable {
+    /// Callback bodies are a few hundred bytes; anything over 64 KiB is refused with 413.
+    public static let maximumBodyBytes = 64 * 1024
+    /// How much of a body that is not JSON is kept (masked) in the log.
+    static let maximumStoredUnparsedBytes = 4 * 1024
+
+    let database: AppDatabase
+    let signer: EkoSigner
+    let policy: DebitHookPolicy
+    let clock: @Sendable () -> Date
+
+    /// Mounts `OPTIONS` and `POST` on the callback path, with the gateway's CORS and JSON errors around them.
+    func addRoutes(to router: Router<AppRequestContext>, path: String, allowedOrigins: [String]) {
+        router.group(RouterPath(path))
+            .add(middleware: GatewayCORSMiddleware(allowedOrigins: allowedOrigins))
+            .add(middleware: JSONErrorMiddleware())
+            .post(use: handle)
+            .on("", method: .options, use: preflightFromOtherOrigin)
+    }
+
+    /// Preflights from allowed origins are answered by the CORS middleware; this sees every other one.
+    @Sendable func preflightFromOtherOrigin(_ request: Request, context: AppRequestContext) async throws -> Response {
+        guard let origin = request.headers[.origin] else {
+            var response = Response(status: .noContent)
+            response.headers[.allow] = "POST, OPTIONS"
+            return response
+        }
+        context.logger.notice("preflight from an origin that is not allowed", metadata: ["origin": "\(origin)"])
+        return JSONResponse.error(
+            .forbidden, code: "origin_not_allowed",
+            message: "Origin \(origin) may not call this callback; add it to eko.extra_origins if it should."
+        )
+    }
+
+    /// `POST` callback: reads the body once, dispatches on `action`, and answers.
+    @Sendable func handle(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let start = ContinuousClock.now
+        let latency: @Sendable () -> Double = {
+            let elapsed = ContinuousClock.now - start
+            return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        }
+        var log = CallbackLogEntry(
+            id: nil, receivedAt: clock(), requestId: context.id, remoteAddress: context.remoteAddress?.ipAddress,
+            origin: request.headers[.origin].map { String($0.prefix(200)) }, action: nil, clientRefId: nil,
+            httpStatus: 200, outcome: "rejected", reason: nil, body: nil, bodyBytes: 0, latencyMs: 0
+        )
+        do {
+            let (action, detail) = try await readEnvelope(request, log: &log)
+            switch action {
+            case "debit-hook":
+                return try await debitHook(detail, log: log, latency: latency, logger: context.logger)
+            case "eko-response":
+                return try await ekoResponse(detail, log: log, latency: latency, logger: context.logger)
+            default:
+                throw CallbackRequestError(
+                    .unknownAction, "action must be \"debit-hook\" or \"eko-response\", got \"\(action.prefix(64))\""
+                )
+            }
+        } catch let error as CallbackRequestError {
+            log.httpStatus = error.status
+            log.outcome = "rejected"
+            log.reason = error.code.rawValue
+            log.latencyMs = latency()
+            do {
+                try await database.recordRejectedCallback(log)
+            } catch {
+                context.logger.error("could not record a rejected callback", metadata: ["error": "\(error)"])
+            }
+            context.logger.notice(
+                "callback rejected",
+                metadata: ["reason": "\(error.code.rawValue)", "status": "\(error.status)", "origin": "\(log.origin ?? "-")"]
+            )
+            return JSONResponse.error(.init(code: error.status), code: error.code.rawValue, message: error.message)
+        }
+    }
+
+    /// Checks the content type and size, parses the JSON, and returns `action` and `detail`.
+    /// Fills the log row's body (masked), action and client_ref_id as they become known.
+    private func readEnvelope(_ request: Request, log: inout CallbackLogEntry) async throws(CallbackRequestError)
+        -> (String, JSONObject)
+    {
+        let mediaType = request.headers[.contentType].flatMap { MediaType(from: $0) }
+        guard let mediaType, mediaType.isType(.applicationJson) else {
+            throw CallbackRequestError(.unsupportedMediaType, "Content-Type must be application/json")
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: Self.maximumBodyBytes)
+        } catch {
+            throw CallbackRequestError(.bodyTooLarge, "the body is larger than \(Self.maximumBodyBytes) bytes")
+        }
+        log.bodyBytes = buffer.readableBytes
+        let root: JSONValue
+        do {
+            root = try JSONValue.parse(buffer.readableBytesView)
+        } catch {
+            let text = String(decoding: buffer.readableBytesView.prefix(Self.maximumStoredUnparsedBytes), as: UTF8.self)
+            log.body = Redactor.maskDigitRuns(text)
+            throw CallbackRequestError(.malformedJSON, "the body is not valid JSON (\(error))")
+        }
+        log.body = Redactor.mask(root).serialized()
+        guard case .object(let envelope) = root else {
+            throw CallbackRequestError(.malformedJSON, "the body must be a JSON object")
+        }
+        guard case .string(let action)? = envelope["action"] else {
+            throw CallbackRequestError(.missingAction, "action is missing")
+        }
+        log.action = String(action.prefix(64))
+        guard case .object(let detail)? = envelope["detail"] else {
+            throw CallbackRequestError(.missingDetail, "detail is missing or not an object")
+        }
+        log.clientRefId = detail["client_ref_id"]?.scalarText.map { String($0.prefix(100)) }
+        return (action, detail)
+    }
+
+    // MARK: debit-hook
+
+    private func debitHook(
+        _ detail: JSONObject,
+        log: CallbackLogEntry,
+        latency: @escaping @Sendable () -> Double,
+        logger: Logger
+    ) async throws -> Response {
+        let hook = try DebitHook(detail: detail)
+        let result: DebitHookResult
+        do {
+            result = try await database.recordDebitHook(hook, policy: policy, now: clock(), log: log, latency: latency)
+        } catch {
+            // Never approve without a durable record.
+            logger.error(
+                "could not record a debit-hook; refusing it",
+                metadata: ["client_ref_id": "\(hook.clientRefID)", "error": "\(error)"]
+            )
+            return Self.refusal(.storageUnavailable)
+        }
+        logger.info(
+            "debit-hook decided",
+            metadata: [
+                "client_ref_id": "\(hook.clientRefID)", "decision": "\(result.decision.reasonCode)",
+                "repeat": "\(result.isRepeat)", "latency_ms": "\(Int(latency().rounded()))",
+            ]
+        )
+        guard result.decision.isApproved else {
+            if case .refuse(let code) = result.decision { return Self.refusal(code) }
+            return Self.refusal(.storageUnavailable)
+        }
+        // A fresh timestamp for every answer, repeats included; one timestamp for both values.
+        let signature = signer.sign(timestamp: EkoTimestamp.milliseconds(clock()), values: hook.hashValues)
+        return JSONResponse.make(.ok, [
+            ("action", .string("go")),
+            ("allow", .bool(true)),
+            ("secret_key_timestamp", .string(signature.timestamp)),
+            ("secret_key", .string(signature.secretKey)),
+            ("request_hash", .string(signature.requestHash)),
+            ("client_ref_id", .string(hook.clientRefID)),
+        ])
+    }
+
+    static func refusal(_ code: RefusalCode) -> Response {
+        JSONResponse.make(.ok, [("action", .string("go")), ("allow", .bool(false)), ("message", .string(code.message))])
+    }
+
+    // MARK: eko-response
+
+    private func ekoResponse(
+        _ detail: JSONObject,
+        log: CallbackLogEntry,
+        latency: @escaping @Sendable () -> Double,
+        logger: Logger
+    ) async throws -> Response {
+        let response = EkoResponse(detail: detail)
+        let canonical = JSONValue.object(detail).serialized()
+        let digest = SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+        let outcome: EkoResponseOutcome
+        do {
+            outcome = try await database.recordEkoResponse(
+                response, digest: digest, now: clock(), log: log, latency: latency
+            )
+        } catch {
+            logger.error(
+                "could not record an eko-response",
+                metadata: ["client_ref_id": "\(response.clientRefID ?? "-")", "error": "\(error)"]
+            )
+            return JSONResponse.error(
+                .serviceUnavailable, code: "storage_unavailable", message: "could not record the response; send it again"
+            )
+        }
+        logger.info(
+            "eko-response recorded",
+            metadata: [
+                "client_ref_id": "\(response.clientRefID ?? "-")", "tx_status": "\(response.txStatus.map(String.init) ?? "-")",
+                "outcome": "\(outcome.rawValue)", "latency_ms": "\(Int(latency().rounded()))",
+            ]
+        )
+        return JSONResponse.make(.ok, [
+            ("status", .string("received")),
+            ("client_ref_id", response.clientRefID.map(JSONValue.string) ?? .null),
+        ])
+    }
+}

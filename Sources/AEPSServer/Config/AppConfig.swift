@@ -1,0 +1,309 @@
+import EkoSigning
+import Foundation
+
+/// The server's configuration, read from `aeps.config` (JSON) and validated as a whole before anything starts.
+///
+/// Keys (dotted names are nested objects; see the README's configuration table):
+/// - `environment` (required): `uat`, `production` or `local`.
+/// - `partner_name`, `initiator_logo_url`, `initiator_id`, `developer_key` (required): Eko's gateway fields.
+/// - `language` (default `en`): `en`, `hi`, `mr`, `gu`, `kn` or `ta`.
+/// - `callback_url` (required): the public URL Eko's gateway calls; its path is the callback route
+///   (`/aeps/callback` when the URL has no path). `https://` is required in `production`.
+/// - `access_key_file` (optional): a file holding the access key; `EKO_ACCESS_KEY` wins over it.
+///   The key itself is never read from this file.
+/// - `http.host` (default `127.0.0.1`), `http.port` (default `8080`).
+/// - `tls.certificate_chain`, `tls.private_key`: PEM paths. No `tls` section = plain HTTP behind a proxy.
+/// - `database.path` (default `data/aeps.sqlite`).
+/// - `eko.gateway_origin`, `eko.api_base`: overrides of the environment's values; `eko.extra_origins`: more
+///   origins allowed to call the callback.
+/// - `log.level` (default `info`).
+public struct AppConfig: Sendable, Equatable {
+    public enum Environment: String, Sendable, CaseIterable {
+        case uat, production, local
+    }
+
+    public struct HTTP: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+    }
+
+    public struct TLS: Sendable, Equatable {
+        public var certificateChain: String
+        public var privateKey: String
+    }
+
+    public var environment: Environment
+    public var partnerName: String
+    public var initiatorLogoURL: String
+    public var initiatorID: String
+    public var developerKey: String
+    public var language: String
+    public var callbackURL: String
+    /// The path of `callback_url`: the route that answers the gateway.
+    public var callbackPath: String
+    public var accessKeyFile: String?
+    public var http: HTTP
+    public var tls: TLS?
+    public var databasePath: String
+    /// The origin of Eko's gateway pages (CORS origin) for this environment.
+    public var gatewayOrigin: String
+    /// Eko's server API base (v1) for this environment.
+    public var ekoAPIBase: String
+    public var extraOrigins: [String]
+    public var logLevel: String
+
+    /// Every origin whose calls to the callback get CORS headers: the gateway's, then the extra ones.
+    public var allowedOrigins: [String] {
+        var origins = [gatewayOrigin]
+        for origin in extraOrigins where !origins.contains(origin) { origins.append(origin) }
+        return origins
+    }
+
+    /// The gateway form's action URL (protocol §8).
+    public var gatewayURL: String { gatewayOrigin + "/v2/aeps" }
+
+    public static let languages = ["en", "hi", "mr", "gu", "kn", "ta"]
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+    public static let defaultCallbackPath = "/aeps/callback"
+    /// The developer key every UAT integrator shares (protocol §2).
+    public static let publicUATDeveloperKey = "becbbce45f79c6f5109f848acd540567"
+
+    static func defaultGatewayOrigin(_ environment: Environment) -> String {
+        switch environment {
+        case .uat: "https://stagegateway.eko.in"
+        case .production: "https://gateway.eko.in"
+        case .local: "http://localhost:3004"
+        }
+    }
+
+    static func defaultAPIBase(_ environment: Environment) -> String {
+        switch environment {
+        case .uat: "https://staging.eko.in/ekoapi/v1"
+        case .production: "https://api.eko.in/ekoicici/v1"
+        case .local: "http://localhost:3004/ekoapi/v1"
+        }
+    }
+}
+
+// MARK: - Loading
+
+extension AppConfig {
+    /// Reads and validates a configuration file. Every problem is a ``ConfigError`` naming the key.
+    public static func load(path: String) throws(ConfigError) -> AppConfig {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            let exists = FileManager.default.fileExists(atPath: path)
+            throw ConfigError(
+                key: "--config",
+                exists ? "cannot read \(path)" : "\(path) does not exist (copy aeps.config.example to start)"
+            )
+        }
+        return try parse(data)
+    }
+
+    /// Validates configuration JSON text.
+    public static func parse(_ data: Data) throws(ConfigError) -> AppConfig {
+        let root: JSONValue
+        do {
+            root = try JSONValue.parse(data)
+        } catch {
+            throw ConfigError(key: "aeps.config", "not valid JSON (\(error))")
+        }
+        guard case .object(let object) = root else { throw ConfigError(key: "aeps.config", "expected a JSON object") }
+        var reader = ConfigReader(object: object, prefix: "")
+        return try reader.readAppConfig()
+    }
+}
+
+/// Reads one JSON object of the configuration, remembering which keys were used so unknown ones (typos) fail.
+struct ConfigReader {
+    let object: JSONObject
+    let prefix: String
+
+    func name(_ key: String) -> String { prefix.isEmpty ? key : "\(prefix).\(key)" }
+
+    func checkNoUnknownKeys(_ known: [String]) throws(ConfigError) {
+        var seen = Set<String>()
+        for key in object.keys {
+            guard known.contains(key) else {
+                throw ConfigError(key: name(key), "unknown key (known here: \(known.joined(separator: ", ")))")
+            }
+            guard seen.insert(key).inserted else { throw ConfigError(key: name(key), "appears twice") }
+        }
+    }
+
+    func string(_ key: String, default fallback: String? = nil) throws(ConfigError) -> String {
+        guard let value = object[key], value != .null else {
+            if let fallback { return fallback }
+            throw ConfigError(key: name(key), "is missing (expected a text value)")
+        }
+        guard case .string(let text) = value else {
+            throw ConfigError(key: name(key), "expected a text value in quotes, got \(value.serialized())")
+        }
+        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ConfigError(key: name(key), "is empty (expected a text value)")
+        }
+        return text
+    }
+
+    func optionalString(_ key: String) throws(ConfigError) -> String? {
+        guard let value = object[key], value != .null else { return nil }
+        return try string(key)
+    }
+
+    func oneOf(_ key: String, _ allowed: [String], default fallback: String? = nil) throws(ConfigError) -> String {
+        let text = try string(key, default: fallback)
+        guard allowed.contains(text) else {
+            throw ConfigError(key: name(key), "expected one of \(allowed.joined(separator: ", ")), got \"\(text)\"")
+        }
+        return text
+    }
+
+    func integer(_ key: String, in range: ClosedRange<Int>, default fallback: Int) throws(ConfigError) -> Int {
+        guard let value = object[key], value != .null else { return fallback }
+        guard case .number(let literal) = value, let number = Int(literal), range.contains(number) else {
+            throw ConfigError(
+                key: name(key),
+                "expected a whole number from \(range.lowerBound) to \(range.upperBound), got \(value.serialized())"
+            )
+        }
+        return number
+    }
+
+    func section(_ key: String) throws(ConfigError) -> ConfigReader? {
+        guard let value = object[key], value != .null else { return nil }
+        guard case .object(let nested) = value else {
+            throw ConfigError(key: name(key), "expected an object ({ ... }), got \(value.serialized())")
+        }
+        return ConfigReader(object: nested, prefix: name(key))
+    }
+
+    func stringList(_ key: String) throws(ConfigError) -> [String] {
+        guard let value = object[key], value != .null else { return [] }
+        guard case .array(let items) = value else {
+            throw ConfigError(key: name(key), "expected a list of text values, got \(value.serialized())")
+        }
+        return try items.map { (item: JSONValue) throws(ConfigError) -> String in
+            guard case .string(let text) = item else {
+                throw ConfigError(key: name(key), "expected a list of text values, found \(item.serialized())")
+            }
+            return text
+        }
+    }
+
+    /// Validates `scheme://host[:port]` with nothing after it, as browsers send in `Origin`.
+    func origin(_ text: String, key: String) throws(ConfigError) -> String {
+        guard let url = URLComponents(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme),
+            let host = url.host, !host.isEmpty, url.path.isEmpty, url.query == nil, url.fragment == nil,
+            url.user == nil
+        else {
+            throw ConfigError(key: name(key), "expected an origin like https://gateway.example (no path), got \"\(text)\"")
+        }
+        return text
+    }
+
+    mutating func readAppConfig() throws(ConfigError) -> AppConfig {
+        try checkNoUnknownKeys([
+            "environment", "partner_name", "initiator_logo_url", "initiator_id", "developer_key", "language",
+            "callback_url", "access_key_file", "http", "tls", "database", "eko", "log",
+        ])
+        let environmentName = try oneOf("environment", AppConfig.Environment.allCases.map(\.rawValue))
+        let environment = AppConfig.Environment(rawValue: environmentName)!
+
+        let initiatorID = try string("initiator_id")
+        guard initiatorID.count == 10, initiatorID.allSatisfy(\.isASCIIDigit) else {
+            throw ConfigError(key: "initiator_id", "expected the partner's 10-digit registered mobile number")
+        }
+        let logoURL = try string("initiator_logo_url")
+        guard let logo = URLComponents(string: logoURL), ["http", "https"].contains(logo.scheme ?? ""), logo.host != nil
+        else { throw ConfigError(key: "initiator_logo_url", "expected an http(s) URL of the partner's logo") }
+
+        let developerKey = try string("developer_key")
+        if environment == .production, developerKey == AppConfig.publicUATDeveloperKey {
+            throw ConfigError(key: "developer_key", "this is Eko's public UAT developer key; production needs your own")
+        }
+
+        let callbackURL = try string("callback_url")
+        guard let callback = URLComponents(string: callbackURL), let scheme = callback.scheme,
+            ["http", "https"].contains(scheme), let host = callback.host, !host.isEmpty,
+            callback.query == nil, callback.fragment == nil
+        else {
+            throw ConfigError(key: "callback_url", "expected a URL like https://partner.example/aeps/callback")
+        }
+        if environment == .production, scheme != "https" {
+            throw ConfigError(key: "callback_url", "production needs an https:// URL (browsers block http:// callbacks)")
+        }
+        let callbackPath = callback.path.isEmpty || callback.path == "/" ? AppConfig.defaultCallbackPath : callback.path
+
+        var http = AppConfig.HTTP(host: "127.0.0.1", port: 8080)
+        if let section = try section("http") {
+            try section.checkNoUnknownKeys(["host", "port"])
+            http.host = try section.string("host", default: http.host)
+            http.port = try section.integer("port", in: 0...65535, default: http.port)
+        }
+
+        var tls: AppConfig.TLS?
+        if let section = try section("tls") {
+            try section.checkNoUnknownKeys(["certificate_chain", "private_key"])
+            tls = AppConfig.TLS(
+                certificateChain: try section.string("certificate_chain"),
+                privateKey: try section.string("private_key")
+            )
+        }
+
+        var databasePath = "data/aeps.sqlite"
+        if let section = try section("database") {
+            try section.checkNoUnknownKeys(["path"])
+            databasePath = try section.string("path", default: databasePath)
+        }
+
+        var gatewayOrigin = AppConfig.defaultGatewayOrigin(environment)
+        var apiBase = AppConfig.defaultAPIBase(environment)
+        var extraOrigins: [String] = []
+        if let section = try section("eko") {
+            try section.checkNoUnknownKeys(["gateway_origin", "api_base", "extra_origins"])
+            if let origin = try section.optionalString("gateway_origin") {
+                gatewayOrigin = try section.origin(origin, key: "gateway_origin")
+            }
+            if let base = try section.optionalString("api_base") {
+                guard let url = URLComponents(string: base), ["http", "https"].contains(url.scheme ?? ""), url.host != nil
+                else { throw ConfigError(key: "eko.api_base", "expected an http(s) URL, got \"\(base)\"") }
+                apiBase = base.hasSuffix("/") ? String(base.dropLast()) : base
+            }
+            extraOrigins = try section.stringList("extra_origins").map { (text: String) throws(ConfigError) -> String in
+                try section.origin(text, key: "extra_origins")
+            }
+        }
+
+        var logLevel = "info"
+        if let section = try section("log") {
+            try section.checkNoUnknownKeys(["level"])
+            logLevel = try section.oneOf("level", AppConfig.logLevels, default: logLevel)
+        }
+
+        return AppConfig(
+            environment: environment,
+            partnerName: try string("partner_name"),
+            initiatorLogoURL: logoURL,
+            initiatorID: initiatorID,
+            developerKey: developerKey,
+            language: try oneOf("language", AppConfig.languages, default: "en"),
+            callbackURL: callbackURL,
+            callbackPath: callbackPath,
+            accessKeyFile: try optionalString("access_key_file"),
+            http: http,
+            tls: tls,
+            databasePath: databasePath,
+            gatewayOrigin: gatewayOrigin,
+            ekoAPIBase: apiBase,
+            extraOrigins: extraOrigins,
+            logLevel: logLevel
+        )
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import GRDB
+
+/// What became of a debit-hook, as recorded.
+public struct DebitHookResult: Sendable, Equatable {
+    public var decision: PolicyDecision
+    /// True when the client_ref_id had been decided before (the same decision is given again).
+    public var isRepeat: Bool
+}
+
+/// What became of an eko-response, as recorded.
+public enum EkoResponseOutcome: String, Sendable, Equatable {
+    /// The transaction moved to the reported state.
+    case stateUpdated = "state_updated"
+    /// Recorded; the transaction already had this state or a later one, so nothing changed.
+    case noChange = "no_change"
+    /// The same eko-response had already been received: nothing changed.
+    case duplicate
+    /// No debit-hook with this client_ref_id was ever decided here.
+    case unknownClientRefID = "unknown_client_ref_id"
+    /// The debit-hook for this client_ref_id was refused, yet a result arrived: needs a look.
+    case responseForRefusedHook = "response_for_refused_hook"
+    /// `tx_status` is missing or not one of Eko's codes.
+    case unknownTxStatus = "unknown_tx_status"
+    /// The body carries no client_ref_id.
+    case missingClientRefID = "missing_client_ref_id"
+}
+
+extension AppDatabase {
+    /// Decides a debit-hook and records the decision and the callback in one durable transaction.
+    ///
+    /// A client_ref_id decided before gets its stored decision again when the request is the same, and is refused
+    /// when it differs; either way the stored transaction is left as it was.
+    /// - Parameters:
+    ///   - log: the callback's log row; its outcome, reason and latency are filled in here.
+    ///   - latency: milliseconds since the request arrived, read just before the log row is written.
+    public func recordDebitHook(
+        _ hook: DebitHook,
+        policy: DebitHookPolicy,
+        now: Date,
+        log: CallbackLogEntry,
+        latency: @escaping @Sendable () -> Double
+    ) async throws -> DebitHookResult {
+        try await writer.write { db in
+            let result: DebitHookResult
+            if let existing = try TransactionRecord.filter(TransactionRecord.Columns.clientRefId == hook.clientRefID)
+                .fetchOne(db)
+            {
+                if existing.requestFingerprint == hook.fingerprint {
+                    let stored: PolicyDecision =
+                        existing.decision == "approved"
+                        ? .approve : .refuse(RefusalCode(rawValue: existing.reason) ?? .clientRefIDConflict)
+                    result = DebitHookResult(decision: stored, isRepeat: true)
+                } else {
+                    result = DebitHookResult(decision: .refuse(.clientRefIDConflict), isRepeat: true)
+                }
+            } else {
+                let retailer = try hook.userCode.flatMap {
+                    try Retailer.filter(Retailer.Columns.userCode == $0).fetchOne(db)
+                }
+                let decision = policy.evaluate(hook, facts: DebitHookFacts(retailer: retailer))
+                var record = TransactionRecord(
+                    id: nil, clientRefId: hook.clientRefID, retailerId: retailer?.id, userCode: hook.userCode,
+                    type: hook.type, amountRaw: hook.amountRaw, amountPaise: hook.amountPaise,
+                    customerMobile: hook.customerMobile, bankCode: hook.bankCode,
+                    requestFingerprint: hook.fingerprint,
+                    decision: decision.isApproved ? "approved" : "refused",
+                    reason: decision.reasonCode, message: decision.message,
+                    state: decision.isApproved ? .approved : .refused,
+                    reportedTxStatus: nil, reportedAmountPaise: nil, ekoTid: nil, bankRefNum: nil, aadhaarLast4: nil,
+                    decidedAt: now, reportedAt: nil, createdAt: now, updatedAt: now
+                )
+                try record.insert(db)
+                result = DebitHookResult(decision: decision, isRepeat: false)
+            }
+            var entry = log
+            entry.outcome = result.decision.isApproved ? "approved" : "refused"
+            entry.reason = result.isRepeat ? "repeat:\(result.decision.reasonCode)" : result.decision.reasonCode
+            entry.latencyMs = latency()
+            try entry.insert(db)
+            return result
+        }
+    }
+
+    /// Records an eko-response and moves its transaction forward when the report allows it, in one transaction.
+    /// - Parameter digest: identifies the response's content; the same digest again is a duplicate.
+    public func recordEkoResponse(
+        _ response: EkoResponse,
+        digest: String,
+        now: Date,
+        log: CallbackLogEntry,
+        latency: @escaping @Sendable () -> Double
+    ) async throws -> EkoResponseOutcome {
+        try await writer.write { db in
+            var entry = log
+            entry.outcome = "received"
+            entry.latencyMs = latency()
+            try entry.insert(db)
+            let outcome = try Self.applyEkoResponse(response, digest: digest, now: now, logID: entry.id!, db: db)
+            entry.reason = outcome.rawValue
+            try entry.update(db, columns: ["reason"])
+            return outcome
+        }
+    }
+
+    private static func applyEkoResponse(
+        _ response: EkoResponse,
+        digest: String,
+        now: Date,
+        logID: Int64,
+        db: Database
+    ) throws -> EkoResponseOutcome {
+        guard let clientRefID = response.clientRefID else { return .missingClientRefID }
+        let alreadySeen = try EkoResponseRecord
+            .filter(Column("client_ref_id") == clientRefID && Column("digest") == digest)
+            .fetchCount(db) > 0
+        if alreadySeen { return .duplicate }
+
+        let transaction = try TransactionRecord.filter(TransactionRecord.Columns.clientRefId == clientRefID)
+            .fetchOne(db)
+        var stored = EkoResponseRecord(
+            id: nil, callbackLogId: logID, clientRefId: clientRefID, digest: digest, matched: transaction != nil,
+            txStatus: response.txStatus, ekoTid: response.tid, amountPaise: response.amountPaise, receivedAt: now
+        )
+        try stored.insert(db)
+
+        guard var current = transaction else { return .unknownClientRefID }
+        guard current.state != .refused else { return .responseForRefusedHook }
+        guard let status = response.txStatus, let reported = TransactionState(txStatus: status) else {
+            return .unknownTxStatus
+        }
+        guard current.state.canMove(to: reported) else { return .noChange }
+        current.state = reported
+        current.reportedTxStatus = status
+        current.reportedAmountPaise = response.amountPaise ?? current.reportedAmountPaise
+        current.ekoTid = response.tid ?? current.ekoTid
+        current.bankRefNum = response.bankRefNum ?? current.bankRefNum
+        current.aadhaarLast4 = response.aadhaarLast4 ?? current.aadhaarLast4
+        current.reportedAt = now
+        current.updatedAt = now
+        try current.update(db)
+        return .stateUpdated
+    }
+
+    /// Records a callback that was answered with an error (bad content type, oversize, malformed, unknown action).
+    public func recordRejectedCallback(_ log: CallbackLogEntry) async throws {
+        try await writer.write { db in
+            var entry = log
+            try entry.insert(db)
+        }
+    }
+}
+
+extension PolicyDecision {
+    /// `approved`, or the refusal's code.
+    public var reasonCode: String {
+        switch self {
+        case .approve: "approved"
+        case .refuse(let code): code.rawValue
+        }
+    }
+
+    /// The retailer-facing message of a refusal.
+    public var message: String? {
+        switch self {
+        case .approve: nil
+        case .refuse(let code): code.message
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import GRDB
+
+extension AppDatabase {
+    /// The schema's history. Append only: a migration is never edited once it has shipped.
+    /// Migrations use plain table and column names, never application types.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+
+        migrator.registerMigration("2026-11-25-foundation") { db in
+            try db.create(table: "retailer") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("user_code", .text).notNull().unique()
+                t.column("name", .text).notNull()
+                t.column("active", .boolean).notNull().defaults(to: true)
+                t.column("created_at", .datetime).notNull()
+                t.column("updated_at", .datetime).notNull()
+            }
+
+            // One row per client_ref_id: the debit-hook's decision, then what Eko reported.
+            try db.create(table: "aeps_transaction") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("client_ref_id", .text).notNull().unique()
+                t.column("retailer_id", .integer).references("retailer", onDelete: .restrict)
+                t.column("user_code", .text)
+                t.column("type", .integer)
+                t.column("amount_raw", .text)
+                t.column("amount_paise", .integer)
+                t.column("customer_mobile", .text)
+                t.column("bank_code", .text)
+                // SHA-256 of what the hook asked for, so a repeat can be told from a different request.
+                t.column("request_fingerprint", .text).notNull()
+                t.column("decision", .text).notNull().check(sql: "decision IN ('approved', 'refused')")
+                t.column("reason", .text).notNull()
+                t.column("message", .text)
+                t.column("state", .text).notNull()
+                t.column("reported_tx_status", .integer)
+                t.column("reported_amount_paise", .integer)
+                t.column("eko_tid", .text)
+                t.column("bank_ref_num", .text)
+                t.column("aadhaar_last4", .text).check { length($0) == 4 }
+                t.column("decided_at", .datetime).notNull()
+                t.column("reported_at", .datetime)
+                t.column("created_at", .datetime).notNull()
+                t.column("updated_at", .datetime).notNull()
+            }
+            try db.create(index: "aeps_transaction_on_user_code", on: "aeps_transaction", columns: ["user_code"])
+            try db.create(index: "aeps_transaction_on_state", on: "aeps_transaction", columns: ["state"])
+
+            // Every callback request, whatever happened to it. Bodies are stored masked (see Redactor).
+            try db.create(table: "callback_log") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("received_at", .datetime).notNull()
+                t.column("request_id", .text).notNull()
+                t.column("remote_address", .text)
+                t.column("origin", .text)
+                t.column("action", .text)
+                t.column("client_ref_id", .text)
+                t.column("http_status", .integer).notNull()
+                t.column("outcome", .text).notNull()
+                t.column("reason", .text)
+                t.column("body", .text)
+                t.column("body_bytes", .integer).notNull()
+                t.column("latency_ms", .double).notNull()
+            }
+            try db.create(index: "callback_log_on_client_ref_id", on: "callback_log", columns: ["client_ref_id"])
+            try db.create(index: "callback_log_on_received_at", on: "callback_log", columns: ["received_at"])
+
+            // Each distinct eko-response once; a byte-identical repeat is recognised by its digest.
+            try db.create(table: "eko_response") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("callback_log_id", .integer).notNull().references("callback_log")
+                t.column("client_ref_id", .text)
+                t.column("digest", .text).notNull()
+                t.column("matched", .boolean).notNull()
+                t.column("tx_status", .integer)
+                t.column("eko_tid", .text)
+                t.column("amount_paise", .integer)
+                t.column("received_at", .datetime).notNull()
+                t.uniqueKey(["client_ref_id", "digest"])
+            }
+        }
+
+        // Future migrations go here, below the shipped ones.
+        return migrator
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import GRDB
+
+/// The server's SQLite database: one `DatabasePool` (WAL, concurrent readers, one serialized writer) with
+/// `synchronous=FULL`, so an answered callback is on disk before the answer leaves.
+///
+/// Every write method is one transaction that keeps the ledger's invariants; reads go through ``reader``.
+/// See <https://swiftpackageindex.com/groue/GRDB.swift/documentation/grdb/concurrency>.
+public struct AppDatabase: Sendable {
+    let writer: DatabasePool
+    public let path: String
+
+    /// Opens (creating when needed) the database file and its folder. Does not migrate: see ``migrate()``.
+    public static func open(path: String) throws -> AppDatabase {
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw DatabaseOpenError(path: path, reason: "cannot create folder \(folder.path): \(error.localizedDescription)")
+        }
+        do {
+            let pool = try DatabasePool(path: url.path, configuration: makeConfiguration())
+            return AppDatabase(writer: pool, path: url.path)
+        } catch {
+            throw DatabaseOpenError(path: path, reason: "\(error)")
+        }
+    }
+
+    /// The connection setup shared by the server, the CLI and the tests.
+    public static func makeConfiguration() -> Configuration {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            // An acknowledged callback must survive a power cut: fsync on every commit.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        return configuration
+    }
+
+    /// Read access for queries (ops, CLI, tests).
+    public var reader: any DatabaseReader { writer }
+
+    /// Closes the pool (the WAL is checkpointed); used at shutdown.
+    public func close() throws {
+        try writer.close()
+    }
+}
+
+/// The database file could not be opened; names the path.
+public struct DatabaseOpenError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "database.path: cannot open \(path): \(reason)" }
+}
+
+// MARK: - Migrations
+
+extension AppDatabase {
+    /// Applies pending migrations; returns the names of those that ran (empty when already current).
+    /// Refuses a database written by a newer version of `aeps`.
+    @discardableResult
+    public func migrate() throws -> [String] {
+        let migrator = Self.migrator
+        let before = try writer.read { db in
+            guard try !migrator.hasBeenSuperseded(db) else { throw SupersededDatabaseError(path: path) }
+            return try migrator.appliedIdentifiers(db)
+        }
+        try migrator.migrate(writer)
+        return migrator.migrations.filter { !before.contains($0) }
+    }
+
+    /// Migrations not yet applied to this file.
+    public func pendingMigrations() async throws -> [String] {
+        let migrator = Self.migrator
+        return try await writer.read { db in
+            let applied = try migrator.appliedIdentifiers(db)
+            return migrator.migrations.filter { !applied.contains($0) }
+        }
+    }
+
+    /// True when the file was migrated by a newer `aeps` than this one.
+    public func isSuperseded() throws -> Bool {
+        try writer.read { db in try Self.migrator.hasBeenSuperseded(db) }
+    }
+}
+
+public struct SupersededDatabaseError: Error, CustomStringConvertible {
+    public let path: String
+    public init(path: String) { self.path = path }
+    public var description: String {
+        "database.path: \(path) was written by a newer version of aeps; refusing to use it with this one"
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import GRDB
+
+/// A retailer registered with `aeps retailer add`: the shop whose Eko `user_code` may use the gateway.
+public struct Retailer: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    public var userCode: String
+    public var name: String
+    public var active: Bool
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public static let databaseTableName = "retailer"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    public enum Columns {
+        static let userCode = Column("user_code")
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}
+
+/// One AePS transaction, keyed by Eko's `client_ref_id`: the debit-hook's decision and what Eko reported after.
+public struct TransactionRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    public var clientRefId: String
+    public var retailerId: Int64?
+    public var userCode: String?
+    /// 2 cash withdrawal, 3 balance enquiry, 4 mini statement; nil when the hook's type was not a number.
+    public var type: Int?
+    /// The amount exactly as the hook sent it (rupees as text).
+    public var amountRaw: String?
+    public var amountPaise: Int64?
+    /// The customer's mobile (`customer_id`), kept whole here only; masked everywhere else.
+    public var customerMobile: String?
+    public var bankCode: String?
+    public var requestFingerprint: String
+    /// `approved` or `refused`.
+    public var decision: String
+    /// `approved`, or the refusal's reason code.
+    public var reason: String
+    public var message: String?
+    public var state: TransactionState
+    public var reportedTxStatus: Int?
+    public var reportedAmountPaise: Int64?
+    public var ekoTid: String?
+    public var bankRefNum: String?
+    public var aadhaarLast4: String?
+    public var decidedAt: Date
+    public var reportedAt: Date?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public static let databaseTableName = "aeps_transaction"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    public enum Columns {
+        static let clientRefId = Column("client_ref_id")
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}
+
+/// One received callback request, whatever became of it. `body` is masked (see ``Redactor``).
+public struct CallbackLogEntry: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    public var receivedAt: Date
+    public var requestId: String
+    public var remoteAddress: String?
+    public var origin: String?
+    public var action: String?
+    public var clientRefId: String?
+    public var httpStatus: Int
+    /// `approved`, `refused`, `received` or `rejected` (the request itself was bad).
+    public var outcome: String
+    public var reason: String?
+    public var body: String?
+    public var bodyBytes: Int
+    public var latencyMs: Double
+
+    public static let databaseTableName = "callback_log"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}
+
+/// A distinct eko-response (a byte-identical repeat is not stored twice).
+public struct EkoResponseRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public var id: Int64?
+    public var callbackLogId: Int64
+    public var clientRefId: String?
+    public var digest: String
+    /// Whether a transaction with this client_ref_id was known when it arrived.
+    public var matched: Bool
+    public var txStatus: Int?
+    public var ekoTid: String?
+    public var amountPaise: Int64?
+    public var receivedAt: Date
+
+    public static let databaseTableName = "eko_response"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}
