@@ -1,0 +1,139 @@
+import AEPSServer
+import EkoSigning
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite struct EkoResponseTests {
+    /// Approves one withdrawal so there is a transaction to report on.
+    func approveWithdrawal(_ client: some TestClientProtocol, clientRefID: String = "AEPS1700000000123") async throws {
+        let answer = try await postCallback(client, debitHookBody(clientRefID: clientRefID))
+        #expect(answer.json["allow"] == .bool(true))
+    }
+
+    @Test func aSuccessIsAcknowledgedAndMovesTheTransaction() async throws {
+        let server = try TestServer()
+        try await server.addRetailer()
+        try await server.makeApp().test(.router) { client in
+            try await approveWithdrawal(client)
+            let answer = try await postCallback(client, ekoResponseBody())
+            #expect(answer.status == .ok)
+            #expect(answer.headers[.accessControlAllowOrigin] == stageOrigin)
+            #expect(answer.json == .object(JSONObject([
+                .init(key: "status", value: .string("received")),
+                .init(key: "client_ref_id", value: .string("AEPS1700000000123")),
+            ])))
+        }
+        let rows = try await server.rows("""
+            SELECT state, reported_tx_status, reported_amount_paise, eko_tid, bank_ref_num, aadhaar_last4
+            FROM aeps_transaction
+            """)
+        #expect(rows == [[
+            "state": "success", "reported_tx_status": "0", "reported_amount_paise": "50000", "eko_tid": "3210000000",
+            "bank_ref_num": "412345678901", "aadhaar_last4": "1234",
+        ]])
+    }
+
+    @Test(arguments: [
+        (#""1""#, "failed"), ("2", "pending"), (#""3""#, "refund_pending"), ("4", "refunded"), (#""5""#, "hold"),
+    ])
+    func eachTxStatusMapsToItsState(txStatus: String, state: String) async throws {
+        let server = try TestServer()
+        try await server.addRetailer()
+        try await server.makeApp().test(.router) { client in
+            try await approveWithdrawal(client)
+            try await postCallback(client, ekoResponseBody(txStatus: txStatus))
+        }
+        #expect(try await server.rows("SELECT state FROM aeps_transaction") == [["state": state]])
+    }
+
+    @Test func theSameResponseTwiceChangesNothingTheSecondTime() async throws {
+        let server = try TestServer()
+        try await server.addRetailer()
+        try await server.makeApp().test(.router) { client in
+            try await approveWithdrawal(client)
+            try await postCallback(client, ekoResponseBody())
+            let afterFirst = try await server.rows("SELECT * FROM aeps_transaction")
+            let again = try await postCallback(client, ekoResponseBody())
+            #expect(again.status == .ok)
+            #expect(again.json["status"] == .string("received"))
+            let afterSecond = try await server.rows("SELECT * FROM aeps_transaction")
+            #expect(afterSecond == afterFirst)
+        }
+        #expect(try await server.rows("SELECT COUNT(*) AS n FROM eko_response") == [["n": "1"]])
+        let reasons = try await server.rows("SELECT reason FROM callback_log WHERE action = 'eko-response' ORDER BY id")
+        #expect(reasons == [["reason": "state_updated"], ["reason": "duplicate"]])
+    }
+
+    @Test func aResultNeverMovesATransactionBackwards() async throws {
+        let server = try TestServer()
+        try await server.addRetailer()
+        try await server.makeApp().test(.router) { client in
+            try await approveWithdrawal(client)
+            try await postCallback(client, ekoResponseBody(txStatus: #""1""#))
+            try await postCallback(client, ekoResponseBody(txStatus: #""0""#))
+            try await postCallback(client, ekoResponseBody(txStatus: #""2""#))
+        }
+        #expect(try await server.rows("SELECT state, reported_tx_status FROM aeps_transaction") == [
+            ["state": "failed", "reported_tx_status": "1"]
+        ])
+        let reasons = try await server.rows("SELECT reason FROM callback_log WHERE action = 'eko-response' ORDER BY id")
+        #expect(reasons == [["reason": "state_updated"], ["reason": "no_change"], ["reason": "no_change"]])
+    }
+
+    @Test func pendingThenSuccessMovesForward() async throws {
+        let server = try TestServer()
+        try await server.addRetailer()
+        try await server.makeApp().test(.router) { client in
+            try await approveWithdrawal(client)
+            try await postCallback(client, ekoResponseBody(txStatus: "2"))
+            try await postCallback(client, ekoResponseBody(txStatus: "0"))
+        }
+        #expect(try await server.rows("SELECT state FROM aeps_transaction") == [["state": "success"]])
+    }
+
+    @Test func anUnknownClientRefIDIsRecordedAnsweredAndMarked() async throws {
+        let server = try TestServer()
+        try await server.makeApp().test(.router) { client in
+            let answer = try await postCallback(client, ekoResponseBody(clientRefID: "NEVER-SEEN"))
+            #expect(answer.status == .ok)
+            #expect(answer.json["client_ref_id"] == .string("NEVER-SEEN"))
+        }
+        #expect(try await server.rows("SELECT client_ref_id, matched, tx_status FROM eko_response") == [
+            ["client_ref_id": "NEVER-SEEN", "matched": "0", "tx_status": "0"]
+        ])
+        #expect(try await server.rows("SELECT outcome, reason FROM callback_log") == [
+            ["outcome": "received", "reason": "unknown_client_ref_id"]
+        ])
+        #expect(try await server.rows("SELECT COUNT(*) AS n FROM aeps_transaction") == [["n": "0"]])
+    }
+
+    @Test func aResultForARefusedHookChangesNothingAndIsFlagged() async throws {
+        let server = try TestServer()
+        try await server.makeApp().test(.router) { client in
+            let refused = try await postCallback(client, debitHookBody())  // no retailer registered
+            #expect(refused.json["allow"] == .bool(false))
+            try await postCallback(client, ekoResponseBody())
+        }
+        #expect(try await server.rows("SELECT state FROM aeps_transaction") == [["state": "refused"]])
+        let reasons = try await server.rows("SELECT reason FROM callback_log WHERE action = 'eko-response'")
+        #expect(reasons == [["reason": "response_for_refused_hook"]])
+    }
+
+    @Test func aResponseWithoutClientRefIDOrWithAnUnknownStatusIsStillAcknowledged() async throws {
+        let server = try TestServer()
+        try await server.addRetailer()
+        try await server.makeApp().test(.router) { client in
+            try await approveWithdrawal(client)
+            let noID = try await postCallback(client, #"{"action": "eko-response", "detail": {"response": {}}}"#)
+            #expect(noID.status == .ok)
+            #expect(noID.json["client_ref_id"] == .null)
+            let odd = try await postCallback(client, ekoResponseBody(txStatus: #""9""#))
+            #expect(odd.status == .ok)
+        }
+        #expect(try await server.rows("SELECT state FROM aeps_transaction") == [["state": "approved"]])
+        let reasons = try await server.rows("SELECT reason FROM callback_log WHERE action = 'eko-response' ORDER BY id")
+        #expect(reasons == [["reason": "missing_client_ref_id"], ["reason": "unknown_tx_status"]])
+    }
+}
