@@ -93,3 +93,10 @@ public struct SupersededDatabaseError: Error, CustomStringConvertible {
         "database.path: \(path) was written by a newer version of aeps; refusing to use it with this one"
     }
 }
+
+extension AppDatabase {
+    /// Direct write access for tests that must set up states no public method produces (e.g. a newer schema).
+    package func writerForTests(_ updates: @escaping @Sendable (Database) throws -> Void) async throws {
+        try await writer.write(updates)
+    }
+}

@@ -1,0 +1,148 @@
+import AEPSServer
+import EkoSigning
+import Foundation
+import Testing
+
+@Suite struct ConfigTests {
+    func parse(_ overrides: [String: String]) throws(ConfigError) -> AppConfig {
+        try AppConfig.parse(Data(configJSON(overrides).utf8))
+    }
+
+    /// The committed example must always load, and mean UAT over local HTTPS.
+    @Test func theCommittedExampleLoads() throws {
+        let exampleURL = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("aeps.config.example")
+        let config = try AppConfig.load(path: exampleURL.path)
+        #expect(config.environment == .uat)
+        #expect(config.gatewayOrigin == "https://stagegateway.eko.in")
+        #expect(config.gatewayURL == "https://stagegateway.eko.in/v2/aeps")
+        #expect(config.ekoAPIBase == "https://staging.eko.in/ekoapi/v1")
+        #expect(config.callbackPath == "/aeps/callback")
+        #expect(config.tls != nil)
+        #expect(config.databasePath == "data/aeps.sqlite")
+    }
+
+    @Test func defaultsFillWhatIsLeftOut() throws {
+        let config = try parse(["eko": "REMOVE", "callback_url": #""https://partner.example""#])
+        #expect(config.http.host == "127.0.0.1")
+        #expect(config.http.port == 8080)
+        #expect(config.tls == nil)
+        #expect(config.language == "en")
+        #expect(config.logLevel == "info")
+        #expect(config.callbackPath == "/aeps/callback")
+        #expect(config.allowedOrigins == ["https://stagegateway.eko.in"])
+    }
+
+    @Test func environmentsChooseTheirGatewayAndOverridesWin() throws {
+        let production = try parse([
+            "environment": #""production""#, "developer_key": #""0123456789abcdef0123456789abcdef""#,
+        ])
+        #expect(production.gatewayOrigin == "https://gateway.eko.in")
+        #expect(production.ekoAPIBase == "https://api.eko.in/ekoicici/v1")
+        let local = try parse([
+            "environment": #""local""#,
+            "eko": #"{"gateway_origin": "http://127.0.0.1:3004", "api_base": "http://127.0.0.1:3004/ekoapi/v1/"}"#,
+        ])
+        #expect(local.gatewayOrigin == "http://127.0.0.1:3004")
+        #expect(local.ekoAPIBase == "http://127.0.0.1:3004/ekoapi/v1")
+    }
+
+    /// Every invalid or missing key fails with one line naming it.
+    @Test(arguments: [
+        (["environment": "REMOVE"], "environment"),
+        (["environment": #""staging""#], "environment"),
+        (["partner_name": "REMOVE"], "partner_name"),
+        (["partner_name": #""  ""#], "partner_name"),
+        (["initiator_id": #""12345""#], "initiator_id"),
+        (["initiator_id": "9962981729"], "initiator_id"),
+        (["initiator_logo_url": #""logo.png""#], "initiator_logo_url"),
+        (["developer_key": "REMOVE"], "developer_key"),
+        (["language": #""fr""#], "language"),
+        (["callback_url": #""not a url""#], "callback_url"),
+        (["callback_url": #""ftp://x.example/cb""#], "callback_url"),
+        (["http": #"{"port": "8080"}"#], "http.port"),
+        (["http": #"{"port": 70000}"#], "http.port"),
+        (["http": #"{"hostname": "x"}"#], "http.hostname"),
+        (["http": "[]"], "http"),
+        (["tls": #"{"certificate_chain": "a.pem"}"#], "tls.private_key"),
+        (["database": #"{"path": 5}"#], "database.path"),
+        (["eko": #"{"extra_origins": ["https://x.example/path"]}"#], "eko.extra_origins"),
+        (["eko": #"{"extra_origins": "https://x.example"}"#], "eko.extra_origins"),
+        (["eko": #"{"gateway_origin": "gateway.eko.in"}"#], "eko.gateway_origin"),
+        (["eko": #"{"api_base": "nope"}"#], "eko.api_base"),
+        (["log": #"{"level": "loud"}"#], "log.level"),
+        (["access_key": #""d2fe1d99-6298-4af2-8cc5-d97dcf46df30""#], "access_key"),
+        (["calback_url": #""https://x.example""#], "calback_url"),
+    ] as [([String: String], String)])
+    func badKeysAreNamed(overrides: [String: String], key: String) {
+        #expect {
+            try parse(overrides)
+        } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            return error.key == key && !error.message.isEmpty && !"\(error)".contains("\n")
+        }
+    }
+
+    @Test func notJSONAndMissingFilesAreNamed() {
+        #expect(throws: ConfigError(key: "aeps.config", "not valid JSON (unexpected end of input at byte 1)")) {
+            try AppConfig.parse(Data("{".utf8))
+        }
+        #expect {
+            try AppConfig.load(path: "/nonexistent/aeps.config")
+        } throws: { error in
+            (error as? ConfigError)?.key == "--config" && "\(error)".contains("/nonexistent/aeps.config")
+        }
+    }
+
+    @Test func productionRefusesAnHTTPCallbackAndThePublicDeveloperKey() {
+        #expect(throws: ConfigError.self) {
+            try parse(["environment": #""production""#, "developer_key": #""0123456789abcdef0123456789abcdef""#,
+                       "callback_url": #""http://partner.example/aeps/callback""#])
+        }
+        #expect {
+            try parse(["environment": #""production""#])
+        } throws: { error in
+            (error as? ConfigError)?.key == "developer_key"
+        }
+    }
+
+    @Test func theAccessKeyComesFromTheEnvironmentOrItsFile() throws {
+        let config = try parse([:])
+        let fromEnvironment = try AccessKeyLoader.load(config: config, environment: ["EKO_ACCESS_KEY": uatAccessKey])
+        #expect(fromEnvironment.source == "EKO_ACCESS_KEY")
+        #expect(fromEnvironment.key.isPublicUATKey)
+
+        let directory = try TemporaryDirectory()
+        let keyFile = directory.path("eko.key")
+        _ = FileManager.default.createFile(atPath: keyFile, contents: Data("\(uatAccessKey)\n".utf8), attributes: [.posixPermissions: 0o644])
+        let withFile = try parse(["access_key_file": "\"\(keyFile)\""])
+        let fromFile = try AccessKeyLoader.load(config: withFile, environment: [:])
+        #expect(fromFile.source == "access_key_file")
+        #expect(fromFile.warnings.count == 1)  // readable by others
+        #expect(throws: ConfigError.self) {
+            try AccessKeyLoader.load(config: try parse(["access_key_file": #""/nonexistent/key""#]), environment: [:])
+        }
+        #expect(throws: ConfigError.self) { try AccessKeyLoader.load(config: config, environment: [:]) }
+    }
+
+    @Test func productionRefusesAPublicUATKeyOrNoKey() throws {
+        let production = try parse([
+            "environment": #""production""#, "developer_key": #""0123456789abcdef0123456789abcdef""#,
+        ])
+        #expect {
+            try AccessKeyLoader.load(config: production, environment: ["EKO_ACCESS_KEY": uatAccessKey])
+        } throws: { error in
+            (error as? ConfigError)?.key == "EKO_ACCESS_KEY" && "\(error)".contains("public UAT")
+        }
+        #expect {
+            try AccessKeyLoader.load(config: production, environment: [:])
+        } throws: { error in
+            (error as? ConfigError)?.key == "EKO_ACCESS_KEY"
+        }
+        let own = try AccessKeyLoader.load(
+            config: production, environment: ["EKO_ACCESS_KEY": "11111111-2222-3333-4444-555555555555"]
+        )
+        #expect(!own.key.isPublicUATKey)
+    }
+}
