@@ -31,6 +31,11 @@ struct Serve: AsyncParsableCommand {
         let logger = makeLogger(level: config.logLevel)
 
         let database = try AppDatabase.open(path: config.databasePath)
+        // Built before migrating so every configuration problem (TLS files too) is reported before any write.
+        var app = try buildApplication(
+            config: config,
+            dependencies: AppDependencies(database: database, signer: EkoSigner(accessKey: accessKey.key), logger: logger)
+        )
         if try database.isSuperseded() { throw SupersededDatabaseError(path: database.path) }
         if noMigrate {
             let pending = try await database.pendingMigrations()
@@ -49,10 +54,6 @@ struct Serve: AsyncParsableCommand {
             logger.warning("callback_url is http://: browsers block it from Eko's https gateway; use https://")
         }
 
-        var app = try buildApplication(
-            config: config,
-            dependencies: AppDependencies(database: database, signer: EkoSigner(accessKey: accessKey.key), logger: logger)
-        )
         app.addServices(DatabaseCloser(database: database))
         let scheme = config.tls == nil ? "http" : "https"
         logger.notice(

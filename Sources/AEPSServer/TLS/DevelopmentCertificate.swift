@@ -25,7 +25,6 @@ public struct DevelopmentCertificate: Sendable {
             subject: name,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
-                Critical(KeyUsage(digitalSignature: true))
                 try ExtendedKeyUsage([.serverAuth])
                 SubjectAlternativeNames([
                     .dnsName(hostName),

@@ -1,0 +1,171 @@
+import AEPSServer
+import Foundation
+import GRDB
+import Testing
+
+/// The real `aeps` binary against a temporary database file.
+@Suite struct CLITests {
+    func runner(_ overrides: [String: String] = [:]) throws -> CLIRunner {
+        let runner = try CLIRunner()
+        var overrides = overrides
+        if overrides["database"] == nil { overrides["database"] = #"{"path": "data/aeps.sqlite"}"# }
+        try runner.writeConfig(configJSON(overrides))
+        return runner
+    }
+
+    @Test func migrateSaysWhatRanAndThenThatNothingIsPending() async throws {
+        let cli = try runner()
+        let first = try await cli.run(["migrate"])
+        #expect(first.status == 0)
+        #expect(first.stdout.contains("applied 2026-11-25-foundation"))
+        let second = try await cli.run(["migrate"])
+        #expect(second.status == 0)
+        #expect(!second.stdout.contains("applied"))
+        #expect(second.stdout.contains("up to date"))
+        #expect(FileManager.default.fileExists(atPath: cli.directory.path("data/aeps.sqlite")))
+    }
+
+    @Test func retailersCanBeAddedListedDisabledAndEnabled() async throws {
+        let cli = try runner()
+        let added = try await cli.run(["retailer", "add", "--user-code", "20810200", "--name", "Sharma General Store"])
+        #expect(added.status == 0, "\(added.stderr)")
+        #expect(added.stdout.contains("registered retailer 20810200"))
+
+        let duplicate = try await cli.run(["retailer", "add", "--user-code", "20810200", "--name", "Again"])
+        #expect(duplicate.status != 0)
+        #expect(duplicate.stderr == "aeps: --user-code: retailer 20810200 is already registered\n")
+
+        let disabled = try await cli.run(["retailer", "disable", "--user-code", "20810200"])
+        #expect(disabled.status == 0)
+        let list = try await cli.run(["retailer", "list"])
+        #expect(list.stdout.contains("20810200"))
+        #expect(list.stdout.contains("disabled"))
+        #expect(list.stdout.contains("Sharma General Store"))
+
+        let enabled = try await cli.run(["retailer", "enable", "--user-code", "20810200"])
+        #expect(enabled.status == 0)
+        let rows = try await DatabaseQueue(path: cli.directory.path("data/aeps.sqlite")).read { db in
+            try Row.fetchAll(db, sql: "SELECT user_code, name, active FROM retailer").map {
+                "\($0["user_code"] as String)|\($0["name"] as String)|\($0["active"] as Bool)"
+            }
+        }
+        #expect(rows == ["20810200|Sharma General Store|true"])
+
+        let unknown = try await cli.run(["retailer", "enable", "--user-code", "11111111"])
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr == "aeps: --user-code: no retailer with user code 11111111\n")
+    }
+
+    @Test(arguments: [
+        (["retailer", "list", "--bogus"], "--bogus"),
+        (["retailer", "add", "--user-code", "20810200"], "--name"),
+        (["retailer", "add", "--user-code", "20 81", "--name", "X"], "--user-code"),
+        (["sign", "--timestamp", "yesterday"], "--timestamp"),
+        (["dev-cert", "--days", "0"], "--days"),
+        (["nonsense"], "nonsense"),
+    ])
+    func badFlagsAreNamedInOneLine(arguments: [String], named: String) async throws {
+        let cli = try runner()
+        let result = try await cli.run(arguments)
+        #expect(result.status != 0)
+        #expect(result.stderr.hasPrefix("aeps: "))
+        #expect(result.stderr.contains(named))
+        #expect(result.stderr.filter { $0 == "\n" }.count == 1, "not one line: \(result.stderr)")
+    }
+
+    @Test func aBadConfigurationIsNamedInOneLine() async throws {
+        let cli = try runner(["http": #"{"port": "eighty"}"#])
+        let result = try await cli.run(["migrate"])
+        #expect(result.status != 0)
+        #expect(result.stderr.hasPrefix("aeps: http.port: expected a whole number"))
+        #expect(result.stderr.filter { $0 == "\n" }.count == 1)
+        let missing = try await cli.run(["migrate", "--config", "elsewhere.config"])
+        #expect(missing.stderr.hasPrefix("aeps: --config: elsewhere.config does not exist"))
+    }
+
+    @Test func signPrintsThePublishedVector() async throws {
+        let cli = try runner()
+        let result = try await cli.run(
+            ["sign", "--timestamp", "1700000000000", "--value", "9876543210", "--value", "500", "--value", "20810200"],
+            environment: ["EKO_ACCESS_KEY": uatAccessKey]
+        )
+        #expect(result.status == 0)
+        #expect(result.stdout == """
+            secret_key_timestamp: 1700000000000
+            secret_key: qIir8tILHtqxO1Mu3/fC3pVElIa0oIxXMRDUP0463Bc=
+            request_hash: SYWYFfRpGAMuMjgJELzPK7uHJst8GPzoTqnZj9W3BeE=
+
+            """)
+        let noKey = try await cli.run(["sign", "--timestamp", "1700000000000"])
+        #expect(noKey.status != 0)
+        #expect(noKey.stderr.hasPrefix("aeps: EKO_ACCESS_KEY: no access key"))
+    }
+
+    @Test func signReadsTheKeyFileNamedInTheConfiguration() async throws {
+        let cli = try CLIRunner()
+        try "\(uatAccessKey)\n".write(toFile: cli.directory.path("eko.key"), atomically: true, encoding: .utf8)
+        try cli.writeConfig(configJSON(["access_key_file": #""eko.key""#]))
+        let result = try await cli.run(["sign", "--timestamp", "1700000000000"])
+        #expect(result.stdout.contains("secret_key: qIir8tILHtqxO1Mu3/fC3pVElIa0oIxXMRDUP0463Bc="))
+    }
+
+    @Test(arguments: [
+        ([:], "EKO_ACCESS_KEY: no access key"),
+        (["EKO_ACCESS_KEY": "d2fe1d99-6298-4af2-8cc5-d97dcf46df30"], "EKO_ACCESS_KEY: this is Eko's public UAT access key"),
+    ])
+    func serveRefusesProductionWithoutItsOwnKey(environment: [String: String], message: String) async throws {
+        let cli = try runner([
+            "environment": #""production""#, "developer_key": #""0123456789abcdef0123456789abcdef""#,
+            "http": #"{"port": 0}"#,
+        ])
+        let result = try await cli.run(["serve"], environment: environment, timeout: .seconds(30))
+        #expect(result.status != 0)
+        #expect(result.stderr.split(separator: "\n").last?.hasPrefix("aeps: \(message)") == true, "\(result.stderr)")
+    }
+
+    @Test func serveRefusesAnHTTPCallbackInProduction() async throws {
+        let cli = try runner([
+            "environment": #""production""#, "developer_key": #""0123456789abcdef0123456789abcdef""#,
+            "callback_url": #""http://partner.example/aeps/callback""#,
+        ])
+        let result = try await cli.run(["serve"], environment: ["EKO_ACCESS_KEY": "11111111-2222-3333-4444-555555555555"])
+        #expect(result.status != 0)
+        #expect(result.stderr.split(separator: "\n").last?.hasPrefix("aeps: callback_url: production needs an https:// URL") == true)
+    }
+
+    @Test func serveNamesAMissingCertificate() async throws {
+        let cli = try runner(["tls": #"{"certificate_chain": "nope.pem", "private_key": "nope-key.pem"}"#])
+        let result = try await cli.run(["serve"], environment: ["EKO_ACCESS_KEY": uatAccessKey])
+        #expect(result.status != 0)
+        #expect(result.stderr.hasSuffix("\naeps: tls.certificate_chain: file not found: nope.pem\n"))
+        #expect(try await cli.run(["retailer", "list"]).stdout.contains("no retailers"))  // the file still works
+    }
+
+    @Test func serveWithNoMigrateRefusesAFreshDatabase() async throws {
+        let cli = try runner()
+        let result = try await cli.run(["serve", "--no-migrate"], environment: ["EKO_ACCESS_KEY": uatAccessKey])
+        #expect(result.status != 0)
+        #expect(result.stderr.split(separator: "\n").last?.hasPrefix("aeps: --no-migrate: migrations pending") == true)
+    }
+
+    @Test func devCertWritesACertificateAndKeyOnceOnly() async throws {
+        let cli = try runner()
+        let first = try await cli.run(["dev-cert"])
+        #expect(first.status == 0)
+        let pem = try String(contentsOfFile: cli.directory.path("dev-certs/localhost.pem"), encoding: .utf8)
+        #expect(pem.hasPrefix("-----BEGIN CERTIFICATE-----"))
+        let again = try await cli.run(["dev-cert"])
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("--certificate"))
+    }
+
+    @Test func helpIsFriendly() async throws {
+        let cli = try runner()
+        let help = try await cli.run(["--help"])
+        #expect(help.status == 0)
+        for command in ["serve", "migrate", "retailer", "sign", "dev-cert"] { #expect(help.stdout.contains(command)) }
+        let retailerHelp = try await cli.run(["retailer", "add", "--help"])
+        #expect(retailerHelp.stdout.contains("--user-code"))
+        #expect(retailerHelp.stdout.contains("--config"))
+    }
+}
