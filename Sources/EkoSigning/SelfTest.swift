@@ -9,6 +9,14 @@ public enum EkoSigningSelfTest {
         public let timestamp: String
         public let values: [String]?
         public let expected: String
+
+        public init(source: String, accessKey: String, timestamp: String, values: [String]?, expected: String) {
+            self.source = source
+            self.accessKey = accessKey
+            self.timestamp = timestamp
+            self.values = values
+            self.expected = expected
+        }
     }
 
     /// Four `(timestamp, secret_key)` pairs that appear in Eko's own published material, all made with the older
@@ -33,7 +41,7 @@ public enum EkoSigningSelfTest {
     ]
 
     /// Computes every vector; returns one line per failure (empty when the recipe is right).
-    public static func failures() -> [String] {
+    public static func failures(of vectors: [Vector] = vectors) -> [String] {
         vectors.compactMap { vector in
             guard let key = EkoAccessKey(vector.accessKey) else { return "\(vector.source): unusable key" }
             let signer = EkoSigner(accessKey: key)

@@ -62,11 +62,7 @@ struct RetailerCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The retailer's Eko user_code.", valueName: "code")) var userCode: String
 
         func validate() throws { try validateUserCode(userCode) }
-
-        func run() async throws {
-            let retailer = try await openDatabase(options).setRetailerActive(userCode: userCode, active: false, now: Date())
-            print("retailer \(retailer.userCode) (\(retailer.name)) is disabled")
-        }
+        func run() async throws { try await setActive(false, userCode: userCode, options: options) }
     }
 
     struct Enable: AsyncParsableCommand {
@@ -75,12 +71,14 @@ struct RetailerCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The retailer's Eko user_code.", valueName: "code")) var userCode: String
 
         func validate() throws { try validateUserCode(userCode) }
-
-        func run() async throws {
-            let retailer = try await openDatabase(options).setRetailerActive(userCode: userCode, active: true, now: Date())
-            print("retailer \(retailer.userCode) (\(retailer.name)) is active")
-        }
+        func run() async throws { try await setActive(true, userCode: userCode, options: options) }
     }
+}
+
+/// Enables or disables a retailer and says so.
+func setActive(_ active: Bool, userCode: String, options: ConfigOptions) async throws {
+    let retailer = try await openDatabase(options).setRetailerActive(userCode: userCode, active: active, now: Date())
+    print("retailer \(retailer.userCode) (\(retailer.name)) is \(active ? "active" : "disabled")")
 }
 
 /// Eko user codes are short alphanumeric identifiers (usually 8 digits).

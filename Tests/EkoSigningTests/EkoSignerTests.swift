@@ -78,4 +78,14 @@ import Testing
         #expect(EkoSigningSelfTest.failures().isEmpty)
         #expect(EkoSigningSelfTest.vectors.count == 7)
     }
+
+    @Test func startupSelfTestReportsAWrongVector() {
+        let wrong = EkoSigningSelfTest.Vector(
+            source: "tampered", accessKey: "d2fe1d99-6298-4af2-8cc5-d97dcf46df30", timestamp: "1700000000000",
+            values: ["9876543210", "501", "20810200"], expected: "SYWYFfRpGAMuMjgJELzPK7uHJst8GPzoTqnZj9W3BeE="
+        )
+        let failures = EkoSigningSelfTest.failures(of: EkoSigningSelfTest.vectors + [wrong])
+        #expect(failures.count == 1)
+        #expect(failures.first?.hasPrefix("tampered: expected SYWYFfRp") == true)
+    }
 }

@@ -1,8 +1,22 @@
 import Foundation
 import GRDB
 
+/// A row of one of our tables: snake_case columns, an auto-incremented `id` set on insert.
+public protocol StoredRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
+    var id: Int64? { get set }
+}
+
+extension StoredRecord {
+    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .convertFromSnakeCase }
+    public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { .convertToSnakeCase }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}
+
 /// A retailer registered with `aeps retailer add`: the shop whose Eko `user_code` may use the gateway.
-public struct Retailer: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct Retailer: StoredRecord, Equatable {
     public var id: Int64?
     public var userCode: String
     public var name: String
@@ -11,20 +25,14 @@ public struct Retailer: Codable, Sendable, Equatable, FetchableRecord, MutablePe
     public var updatedAt: Date
 
     public static let databaseTableName = "retailer"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     public enum Columns {
         static let userCode = Column("user_code")
     }
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) {
-        id = inserted.rowID
-    }
 }
 
 /// One AePS transaction, keyed by Eko's `client_ref_id`: the debit-hook's decision and what Eko reported after.
-public struct TransactionRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct TransactionRecord: StoredRecord, Equatable {
     public var id: Int64?
     public var clientRefId: String
     public var retailerId: Int64?
@@ -55,20 +63,14 @@ public struct TransactionRecord: Codable, Sendable, Equatable, FetchableRecord, 
     public var updatedAt: Date
 
     public static let databaseTableName = "aeps_transaction"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     public enum Columns {
         static let clientRefId = Column("client_ref_id")
     }
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) {
-        id = inserted.rowID
-    }
 }
 
 /// One received callback request, whatever became of it. `body` is masked (see ``Redactor``).
-public struct CallbackLogEntry: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct CallbackLogEntry: StoredRecord, Equatable {
     public var id: Int64?
     public var receivedAt: Date
     public var requestId: String
@@ -85,16 +87,10 @@ public struct CallbackLogEntry: Codable, Sendable, Equatable, FetchableRecord, M
     public var latencyMs: Double
 
     public static let databaseTableName = "callback_log"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) {
-        id = inserted.rowID
-    }
 }
 
 /// A distinct eko-response (a byte-identical repeat is not stored twice).
-public struct EkoResponseRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct EkoResponseRecord: StoredRecord, Equatable {
     public var id: Int64?
     public var callbackLogId: Int64
     public var clientRefId: String?
@@ -107,10 +103,4 @@ public struct EkoResponseRecord: Codable, Sendable, Equatable, FetchableRecord, 
     public var receivedAt: Date
 
     public static let databaseTableName = "eko_response"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) {
-        id = inserted.rowID
-    }
 }
