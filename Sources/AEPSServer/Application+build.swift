@@ -62,9 +62,15 @@ public func buildRouter(config: AppConfig, dependencies: AppDependencies) -> Rou
     CallbackController(
         database: dependencies.database,
         signer: dependencies.signer,
-        policy: DebitHookPolicy(),
+        policy: DebitHookPolicy(requireSession: config.requireSession),
         clock: dependencies.clock
     ).addRoutes(to: router, path: config.callbackPath, allowedOrigins: config.allowedOrigins)
+    let issuer = GatewaySessionIssuer(
+        database: dependencies.database, config: config, signer: dependencies.signer, clock: dependencies.clock
+    )
+    RetailerPageController(database: dependencies.database, config: config, issuer: issuer, clock: dependencies.clock)
+        .addRoutes(to: router)
+    PartnerAPIController(database: dependencies.database, issuer: issuer).addRoutes(to: router)
     HealthController(database: dependencies.database).addRoutes(to: router)
     return router
 }

@@ -1,13 +1,15 @@
 import AEPSServer
 import ArgumentParser
 import Foundation
+import HummingbirdBcrypt
+import NIOPosix
 
 struct RetailerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retailer",
         abstract: "Register retailers (Eko user codes) and turn them on or off.",
         discussion: "A debit-hook is approved only for an active, registered retailer's user_code.",
-        subcommands: [Add.self, List.self, Disable.self, Enable.self]
+        subcommands: [Add.self, List.self, Disable.self, Enable.self, SetPassword.self]
     )
 
     struct Add: AsyncParsableCommand {
@@ -17,6 +19,8 @@ struct RetailerCommand: AsyncParsableCommand {
         var userCode: String
         @Option(help: ArgumentHelp("The shop or retailer's name, for people reading the records.", valueName: "name"))
         var name: String
+        @Flag(help: "Read the page password from standard input instead of generating one.")
+        var passwordStdin = false
 
         func validate() throws {
             try validateUserCode(userCode)
@@ -27,11 +31,13 @@ struct RetailerCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
+            let password = try passwordStdin ? readPassword() : nil
             let database = try openDatabase(options)
             let retailer = try await database.addRetailer(
                 userCode: userCode, name: name.trimmingCharacters(in: .whitespaces), now: Date()
             )
             print("registered retailer \(retailer.userCode) (\(retailer.name)), active")
+            try await setPassword(password, userCode: userCode, database: database)
         }
     }
 
@@ -72,6 +78,44 @@ struct RetailerCommand: AsyncParsableCommand {
 
         func validate() throws { try validateUserCode(userCode) }
         func run() async throws { try await setActive(true, userCode: userCode, options: options) }
+    }
+
+    struct SetPassword: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-password",
+            abstract: "Set a retailer's page password (generated and printed once unless --password-stdin).",
+            discussion: "Signs the retailer out of every page session opened with the old password."
+        )
+        @OptionGroup var options: ConfigOptions
+        @Option(help: ArgumentHelp("The retailer's Eko user_code.", valueName: "code")) var userCode: String
+        @Flag(help: "Read the password from standard input instead of generating one.") var passwordStdin = false
+
+        func validate() throws { try validateUserCode(userCode) }
+
+        func run() async throws {
+            let password = try passwordStdin ? readPassword() : nil
+            try await setPassword(password, userCode: userCode, database: openDatabase(options))
+        }
+    }
+}
+
+/// Reads one password line from standard input (10 to 72 bytes: bcrypt reads no further).
+func readPassword() throws -> String {
+    guard let line = readLine(strippingNewline: true), (10...72).contains(line.utf8.count) else {
+        throw ValidationError("--password-stdin: expected one line of 10 to 72 characters on standard input")
+    }
+    return line
+}
+
+/// Stores the bcrypt hash of a password, generating and printing one when none is given.
+func setPassword(_ password: String?, userCode: String, database: AppDatabase) async throws {
+    let chosen = password ?? SecretToken.generate(prefix: "").prefix(16).description
+    let hash = try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(chosen, cost: 12) }
+    try await database.setRetailerPassword(userCode: userCode, passwordHash: hash, now: Date())
+    if password == nil {
+        print("page password for \(userCode) (shown once, give it to the retailer): \(chosen)")
+    } else {
+        print("page password for \(userCode) set")
     }
 }
 

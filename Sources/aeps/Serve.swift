@@ -50,6 +50,11 @@ struct Serve: AsyncParsableCommand {
         if config.environment != .production, accessKey.key.isPublicUATKey {
             logger.notice("using Eko's public UAT access key (\(config.environment.rawValue) environment)")
         }
+        if !config.requireSession {
+            logger.warning(
+                "policy.require_session is false: debit-hooks are bound to the retailer only, not to a signed-in session"
+            )
+        }
         if config.callbackURL.hasPrefix("http://"), config.environment != .local {
             logger.warning("callback_url is http://: browsers block it from Eko's https gateway; use https://")
         }

@@ -20,6 +20,8 @@ import Testing
         ]))
         #expect(try await cli.run(["dev-cert"]).status == 0)
         #expect(try await cli.run(["retailer", "add", "--user-code", "20810200", "--name", "Test Shop"]).status == 0)
+        let created = try await cli.run(["api-key", "create", "--name", "portal"])
+        let apiKey = try #require(created.stdout.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
 
         let server = try RunningProcess(cli, ["serve"], environment: ["EKO_ACCESS_KEY": uatAccessKey])
         let port = try #require(Int(try await server.waitFor("listening on 127.0.0.1:")))
@@ -29,11 +31,25 @@ import Testing
         tls.certificateVerification = .fullVerification
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
         do {
+            // The partner's portal asks for a gateway configuration, as its page would before opening Eko's popup.
+            var open = HTTPClientRequest(url: "https://localhost:\(port)/api/v1/gateway-sessions")
+            open.method = .POST
+            open.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
+            open.headers.add(name: "Content-Type", value: "application/json")
+            open.body = .bytes(ByteBuffer(string: #"{"user_code": "20810200"}"#))
+            let opened = try await client.execute(open, timeout: .seconds(30))
+            #expect(opened.status == .ok)
+            let configuration = try JSONValue.parse(String(buffer: try await opened.body.collect(upTo: 1 << 20)))
+            let headersJSON = try #require(configuration["callback_url_custom_headers"]?.scalarText)
+            let token = try #require(try JSONValue.parse(headersJSON)["X-AePS-Session"]?.scalarText)
+
+            // Eko's gateway then calls the callback from the retailer's browser with that session header.
             var request = HTTPClientRequest(url: "https://localhost:\(port)/aeps/callback")
+            request.headers.add(name: "X-AePS-Session", value: token)
             request.method = .POST
             request.headers.add(name: "Origin", value: stageOrigin)
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: debitHookBody()))
+            request.body = .bytes(ByteBuffer(string: debitHookBody(session: nil)))
             let response = try await client.execute(request, timeout: .seconds(30))
             let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
             #expect(response.status == .ok)

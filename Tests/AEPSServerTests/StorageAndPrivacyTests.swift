@@ -15,9 +15,7 @@ import Testing
     /// and a malformed body carrying one too.
     func runExchanges(_ server: TestServer) async throws -> (secretKey: String, requestHash: String) {
         try await server.makeApp().test(.router) { client in
-            let approval = try await postCallback(
-                client, debitHookBody(extraTopLevel: #", "aeps_session": "tok_abcdefghijklmnop""#)
-            )
+            let approval = try await postCallback(client, debitHookBody())
             try await postCallback(client, ekoResponseBody(aadhaar: Self.fullAadhaar))
             try await postCallback(client, #"{"action": "eko-response", "detail": {"aadhaar": "2345 6789 0123", "#)
             return (
@@ -57,7 +55,7 @@ import Testing
         #expect(!everything.contains("2345 6789 0123"))
         #expect(!everything.contains("9876543210"))
         #expect(!everything.contains("412345678901"))  // a 12-digit bank reference is masked in bodies too
-        #expect(!everything.contains("tok_abcdefghijklmnop"))
+        #expect(!everything.contains(defaultGatewayToken))
         #expect(!everything.contains(signed.secretKey))
         #expect(!everything.contains(signed.requestHash))
         #expect(!everything.contains(uatAccessKey))
@@ -76,7 +74,7 @@ import Testing
         let signed = try await runExchanges(server)
         let logs = server.logs.text
         #expect(logs.contains("debit-hook decided"))
-        for secret in [uatAccessKey, signed.secretKey, signed.requestHash, "9876543210", Self.fullAadhaar, "tok_abcdefghijklmnop"] {
+        for secret in [uatAccessKey, signed.secretKey, signed.requestHash, "9876543210", Self.fullAadhaar, defaultGatewayToken] {
             #expect(!logs.contains(secret), "log lines contain \(secret.prefix(6))…")
         }
     }
@@ -115,7 +113,7 @@ import Testing
         #expect(try server.database.migrate().isEmpty)
         #expect(try await server.database.pendingMigrations().isEmpty)
         let applied = try await server.query { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(applied == ["2026-11-25-foundation"])
+        #expect(applied == ["2026-11-25-foundation", "2026-11-25-sessions"])
     }
 
     @Test func aDatabaseFromANewerVersionIsRefused() async throws {

@@ -1,9 +1,15 @@
 import Crypto
 import EkoSigning
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+
+extension HTTPField.Name {
+    /// The gateway-session token, when the page passes it as a custom callback header.
+    static let aepsSession = HTTPField.Name("X-AePS-Session")!
+}
 
 /// The callback URL Eko's gateway calls from the retailer's browser: `debit-hook` before a transaction and
 /// `eko-response` after it (protocol §4–6). Every answer is JSON; every request is recorded.
@@ -54,10 +60,11 @@ public struct CallbackController: Sendable {
             httpStatus: 200, outcome: "rejected", reason: nil, body: nil, bodyBytes: 0, latencyMs: 0
         )
         do {
-            let (action, detail) = try await readEnvelope(request, log: &log)
+            let (action, envelope, detail) = try await readEnvelope(request, log: &log)
             switch action {
             case "debit-hook":
-                return try await debitHook(detail, log: log, latency: latency, logger: context.logger)
+                let token = request.headers[.aepsSession] ?? envelope["aeps_session"]?.scalarText
+                return try await debitHook(detail, sessionToken: token, log: log, latency: latency, logger: context.logger)
             case "eko-response":
                 return try await ekoResponse(detail, log: log, latency: latency, logger: context.logger)
             default:
@@ -83,10 +90,10 @@ public struct CallbackController: Sendable {
         }
     }
 
-    /// Checks the content type and size, parses the JSON, and returns `action` and `detail`.
+    /// Checks the content type and size, parses the JSON, and returns `action`, the whole body and `detail`.
     /// Fills the log row's body (masked), action and client_ref_id as they become known.
     private func readEnvelope(_ request: Request, log: inout CallbackLogEntry) async throws(CallbackRequestError)
-        -> (String, JSONObject)
+        -> (String, JSONObject, JSONObject)
     {
         let mediaType = request.headers[.contentType].flatMap { MediaType(from: $0) }
         guard let mediaType, mediaType.isType(.applicationJson) else {
@@ -119,13 +126,14 @@ public struct CallbackController: Sendable {
             throw CallbackRequestError(.missingDetail, "detail is missing or not an object")
         }
         log.clientRefId = detail["client_ref_id"]?.scalarText.map { String($0.prefix(100)) }
-        return (action, detail)
+        return (action, envelope, detail)
     }
 
     // MARK: debit-hook
 
     private func debitHook(
         _ detail: JSONObject,
+        sessionToken: String?,
         log: CallbackLogEntry,
         latency: @escaping @Sendable () -> Double,
         logger: Logger
@@ -133,7 +141,10 @@ public struct CallbackController: Sendable {
         let hook = try DebitHook(detail: detail)
         let result: DebitHookResult
         do {
-            result = try await database.recordDebitHook(hook, policy: policy, now: clock(), log: log, latency: latency)
+            result = try await database.recordDebitHook(
+                hook, sessionToken: sessionToken.flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }, policy: policy,
+                now: clock(), log: log, latency: latency
+            )
         } catch {
             // Never approve without a durable record.
             logger.error(

@@ -16,6 +16,10 @@ import Foundation
 /// - `database.path` (default `data/aeps.sqlite`).
 /// - `eko.gateway_origin`, `eko.api_base`: overrides of the environment's values; `eko.extra_origins`: more
 ///   origins allowed to call the callback.
+/// - `policy.require_session` (default `true`): approve a debit-hook only with a live gateway-session token of the
+///   retailer whose `user_code` it carries. `false` falls back to retailer-only binding (a startup warning says so).
+/// - `policy.session_ttl_seconds` (default 900): how long a gateway opening's token stays valid.
+/// - `sessions.login_ttl_seconds` (default 43200): how long a retailer stays signed in on the page.
 /// - `log.level` (default `info`).
 public struct AppConfig: Sendable, Equatable {
     public enum Environment: String, Sendable, CaseIterable {
@@ -51,6 +55,15 @@ public struct AppConfig: Sendable, Equatable {
     public var ekoAPIBase: String
     public var extraOrigins: [String]
     public var logLevel: String
+    /// Whether a debit-hook needs a live gateway-session token (`policy.require_session`).
+    public var requireSession: Bool = true
+    /// Lifetime of a gateway-session token (`policy.session_ttl_seconds`).
+    public var sessionTTLSeconds: Int = 900
+    /// Lifetime of a retailer's sign-in on the page (`sessions.login_ttl_seconds`).
+    public var loginTTLSeconds: Int = 43_200
+
+    /// Whether cookies get `Secure`: when this server or its public URL speaks HTTPS.
+    public var usesHTTPS: Bool { tls != nil || callbackURL.hasPrefix("https://") }
 
     /// Every origin whose calls to the callback get CORS headers: the gateway's, then the extra ones.
     public var allowedOrigins: [String] {
@@ -172,6 +185,14 @@ struct ConfigReader {
         return number
     }
 
+    func bool(_ key: String, default fallback: Bool) throws(ConfigError) -> Bool {
+        guard let value = object[key], value != .null else { return fallback }
+        guard case .bool(let flag) = value else {
+            throw ConfigError(key: name(key), "expected true or false, got \(value.serialized())")
+        }
+        return flag
+    }
+
     func section(_ key: String) throws(ConfigError) -> ConfigReader? {
         guard let value = object[key], value != .null else { return nil }
         guard case .object(let nested) = value else {
@@ -207,7 +228,7 @@ struct ConfigReader {
     mutating func readAppConfig() throws(ConfigError) -> AppConfig {
         try checkNoUnknownKeys([
             "environment", "partner_name", "initiator_logo_url", "initiator_id", "developer_key", "language",
-            "callback_url", "access_key_file", "http", "tls", "database", "eko", "log",
+            "callback_url", "access_key_file", "http", "tls", "database", "eko", "policy", "sessions", "log",
         ])
         let environmentName = try oneOf("environment", AppConfig.Environment.allCases.map(\.rawValue))
         let environment = AppConfig.Environment(rawValue: environmentName)!
@@ -277,13 +298,26 @@ struct ConfigReader {
             }
         }
 
+        var requireSession = true
+        var sessionTTL = 900
+        if let section = try section("policy") {
+            try section.checkNoUnknownKeys(["require_session", "session_ttl_seconds"])
+            requireSession = try section.bool("require_session", default: true)
+            sessionTTL = try section.integer("session_ttl_seconds", in: 60...86_400, default: sessionTTL)
+        }
+        var loginTTL = 43_200
+        if let section = try section("sessions") {
+            try section.checkNoUnknownKeys(["login_ttl_seconds"])
+            loginTTL = try section.integer("login_ttl_seconds", in: 300...2_592_000, default: loginTTL)
+        }
+
         var logLevel = "info"
         if let section = try section("log") {
             try section.checkNoUnknownKeys(["level"])
             logLevel = try section.oneOf("level", AppConfig.logLevels, default: logLevel)
         }
 
-        return AppConfig(
+        var config = AppConfig(
             environment: environment,
             partnerName: try string("partner_name"),
             initiatorLogoURL: logoURL,
@@ -301,6 +335,10 @@ struct ConfigReader {
             extraOrigins: extraOrigins,
             logLevel: logLevel
         )
+        config.requireSession = requireSession
+        config.sessionTTLSeconds = sessionTTL
+        config.loginTTLSeconds = loginTTL
+        return config
     }
 }
 

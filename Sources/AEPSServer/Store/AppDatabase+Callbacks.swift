@@ -36,17 +36,31 @@ extension AppDatabase {
     ///   - latency: milliseconds since the request arrived, read just before the log row is written.
     public func recordDebitHook(
         _ hook: DebitHook,
+        sessionToken: String?,
         policy: DebitHookPolicy,
         now: Date,
         log: CallbackLogEntry,
         latency: @escaping @Sendable () -> Double
     ) async throws -> DebitHookResult {
         try await writer.write { db in
+            let session: SessionEvidence
+            if let sessionToken {
+                let found = try GatewaySession.filter(Column("token_hash") == SecretToken.hash(sessionToken)).fetchOne(db)
+                session = found.map { .found($0) } ?? .unknown
+            } else {
+                session = .none
+            }
+            var sessionID: Int64? = nil
+            if case .found(let found) = session { sessionID = found.id }
+
             let result: DebitHookResult
             if let existing = try TransactionRecord.filter(TransactionRecord.Columns.clientRefId == hook.clientRefID)
                 .fetchOne(db)
             {
-                if existing.requestFingerprint == hook.fingerprint {
+                if existing.gatewaySessionId != sessionID {
+                    // Decided under one gateway session: no other session (or none) may reuse it.
+                    result = DebitHookResult(decision: .refuse(.clientRefIDOtherSession), isRepeat: true)
+                } else if existing.requestFingerprint == hook.fingerprint {
                     let stored: PolicyDecision =
                         existing.decision == "approved"
                         ? .approve : .refuse(RefusalCode(rawValue: existing.reason) ?? .clientRefIDConflict)
@@ -58,7 +72,7 @@ extension AppDatabase {
                 let retailer = try hook.userCode.flatMap {
                     try Retailer.filter(Retailer.Columns.userCode == $0).fetchOne(db)
                 }
-                let decision = policy.evaluate(hook, facts: DebitHookFacts(retailer: retailer))
+                let decision = policy.evaluate(hook, facts: DebitHookFacts(retailer: retailer, session: session, now: now))
                 var record = TransactionRecord(
                     id: nil, clientRefId: hook.clientRefID, retailerId: retailer?.id, userCode: hook.userCode,
                     type: hook.type, amountRaw: hook.amountRaw, amountPaise: hook.amountPaise,
@@ -68,7 +82,7 @@ extension AppDatabase {
                     reason: decision.reasonCode, message: decision.message,
                     state: decision.isApproved ? .approved : .refused,
                     reportedTxStatus: nil, reportedAmountPaise: nil, ekoTid: nil, bankRefNum: nil, aadhaarLast4: nil,
-                    decidedAt: now, reportedAt: nil, createdAt: now, updatedAt: now
+                    decidedAt: now, reportedAt: nil, gatewaySessionId: sessionID, createdAt: now, updatedAt: now
                 )
                 try record.insert(db)
                 result = DebitHookResult(decision: decision, isRepeat: false)

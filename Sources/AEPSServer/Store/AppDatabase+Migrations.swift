@@ -80,6 +80,57 @@ extension AppDatabase {
             }
         }
 
+        migrator.registerMigration("2026-11-25-sessions") { db in
+            // Retailers sign in on the page; only a bcrypt hash is kept. NULL: no password set, cannot sign in.
+            try db.alter(table: "retailer") { t in
+                t.add(column: "password_hash", .text)
+            }
+
+            // The page's sign-in sessions (hummingbird-auth's session storage). Keyed by a SHA-256 of the cookie.
+            try db.create(table: "login_session") { t in
+                t.primaryKey("key_hash", .text)
+                t.column("value", .blob).notNull()
+                t.column("expires_at", .datetime)
+            }
+
+            // Every sign-in attempt, for throttling per account and per address.
+            try db.create(table: "login_attempt") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("account", .text).notNull()
+                t.column("remote_address", .text)
+                t.column("succeeded", .boolean).notNull()
+                t.column("attempted_at", .datetime).notNull()
+            }
+            try db.create(index: "login_attempt_on_account", on: "login_attempt", columns: ["account", "attempted_at"])
+            try db.create(index: "login_attempt_on_address", on: "login_attempt", columns: ["remote_address", "attempted_at"])
+
+            // One gateway opening: a token bound to one retailer and user_code, stored as its SHA-256 only.
+            try db.create(table: "gateway_session") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("token_hash", .text).notNull().unique()
+                t.column("retailer_id", .integer).notNull().references("retailer", onDelete: .restrict)
+                t.column("user_code", .text).notNull()
+                t.column("environment", .text).notNull()
+                t.column("issued_via", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.column("expires_at", .datetime).notNull()
+                t.column("revoked_at", .datetime)
+            }
+
+            // Partner API keys, stored as SHA-256 only.
+            try db.create(table: "api_key") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().unique()
+                t.column("key_hash", .text).notNull().unique()
+                t.column("created_at", .datetime).notNull()
+                t.column("revoked_at", .datetime)
+            }
+
+            try db.alter(table: "aeps_transaction") { t in
+                t.add(column: "gateway_session_id", .integer).references("gateway_session")
+            }
+        }
+
         // Future migrations go here, below the shipped ones.
         return migrator
     }

@@ -21,6 +21,8 @@ public struct Retailer: StoredRecord, Equatable {
     public var userCode: String
     public var name: String
     public var active: Bool
+    /// bcrypt hash of the page password; nil until one is set.
+    public var passwordHash: String?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -59,6 +61,8 @@ public struct TransactionRecord: StoredRecord, Equatable {
     public var aadhaarLast4: String?
     public var decidedAt: Date
     public var reportedAt: Date?
+    /// The gateway session (token) the debit-hook was decided under, when there was one.
+    public var gatewaySessionId: Int64?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -103,4 +107,31 @@ public struct EkoResponseRecord: StoredRecord, Equatable {
     public var receivedAt: Date
 
     public static let databaseTableName = "eko_response"
+}
+
+/// One opening of the gateway: a token (kept as SHA-256) bound to a retailer and its user_code, until it expires.
+public struct GatewaySession: StoredRecord, Equatable {
+    public var id: Int64?
+    public var tokenHash: String
+    public var retailerId: Int64
+    public var userCode: String
+    public var environment: String
+    /// `page` or `api:<key name>`.
+    public var issuedVia: String
+    public var createdAt: Date
+    public var expiresAt: Date
+    public var revokedAt: Date?
+
+    public static let databaseTableName = "gateway_session"
+}
+
+/// A partner API key (kept as SHA-256).
+public struct APIKey: StoredRecord, Equatable {
+    public var id: Int64?
+    public var name: String
+    public var keyHash: String
+    public var createdAt: Date
+    public var revokedAt: Date?
+
+    public static let databaseTableName = "api_key"
 }

@@ -15,7 +15,7 @@ struct GatewayCORSMiddleware<Context: RequestContext>: RouterMiddleware {
         self.allowedOrigins = Set(allowedOrigins)
         self.cors = CORSMiddleware(
             allowOrigin: .originBased,
-            allowHeaders: [.contentType, HTTPField.Name("X-AePS-Session")!],
+            allowHeaders: [.contentType, .aepsSession],
             allowMethods: [.post, .options],
             maxAge: .seconds(600)
         )

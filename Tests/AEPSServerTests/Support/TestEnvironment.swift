@@ -13,6 +13,8 @@ import Testing
 let pinnedNow = Date(timeIntervalSince1970: 1_700_000_000)
 let uatAccessKey = "d2fe1d99-6298-4af2-8cc5-d97dcf46df30"
 let stageOrigin = "https://stagegateway.eko.in"
+/// The gateway-session token that `TestServer.addRetailer` issues (each test server has its own database).
+let defaultGatewayToken = "gs_test-default-token-0123456789"
 
 /// A temporary folder removed when the value goes away.
 final class TemporaryDirectory: Sendable {
@@ -112,9 +114,16 @@ struct TestServer {
         )
     }
 
-    /// Registers an active retailer.
-    func addRetailer(_ userCode: String = "20810200", name: String = "Test Shop") async throws {
-        try await database.addRetailer(userCode: userCode, name: name, now: pinnedNow)
+    /// Registers an active retailer and opens a gateway session for it with `token` (valid 15 minutes from the
+    /// pinned clock), as the page would.
+    func addRetailer(
+        _ userCode: String = "20810200", name: String = "Test Shop", token: String = defaultGatewayToken
+    ) async throws {
+        let retailer = try await database.addRetailer(userCode: userCode, name: name, now: pinnedNow)
+        _ = try await database.createGatewaySession(
+            retailer: retailer, tokenHash: SecretToken.hash(token), environment: "uat", issuedVia: "test",
+            now: pinnedNow, ttlSeconds: 900
+        )
     }
 
     /// A separate read-only connection to the database file, to check what is really on disk.
@@ -157,14 +166,16 @@ func debitHookBody(
     customerID: String = #""9876543210""#,
     userCode: String = #""20810200""#,
     params: [String] = ["customer_id", "amount", "user_code"],
+    session: String? = defaultGatewayToken,
     extraTopLevel: String = ""
 ) -> String {
+    let sessionMember = session.map { #", "aeps_session": "\#($0)""# } ?? ""
     let amountMember = amount.map { #", "amount": \#($0)"# } ?? ""
     let paramList = params.map { "\"\($0)\"" }.joined(separator: ", ")
     return """
         {"action": "debit-hook", "detail": {"client_ref_id": "\(clientRefID)", "request_hash_params": [\(paramList)], \
         "data": {"type": \(type)\(amountMember), "customer_id": \(customerID), "user_code": \(userCode), \
-        "bank_code": "607153"}, "url": "https://example/api", "http_method": "POST", "interaction_type_id": 344}\(extraTopLevel)}
+        "bank_code": "607153"}, "url": "https://example/api", "http_method": "POST", "interaction_type_id": 344}\(sessionMember)\(extraTopLevel)}
         """
 }
 

@@ -1,0 +1,56 @@
+import EkoSigning
+import Foundation
+
+/// The object the page posts to Eko's gateway form (product brief 4.4): Eko's field names, all strings, plus the
+/// form's `gateway_url` and the token's `expires_at`.
+enum GatewayConfiguration {
+    static func members(
+        config: AppConfig,
+        userCode: String,
+        token: String,
+        signature: Signature,
+        expiresAt: Date,
+        language: String
+    ) -> [(String, JSONValue)] {
+        let params = JSONValue.object(JSONObject([.init(key: "aeps_session", value: .string(token))])).serialized()
+        let headers = JSONValue.object(JSONObject([.init(key: "X-AePS-Session", value: .string(token))])).serialized()
+        return [
+            ("partner_name", .string(config.partnerName)),
+            ("initiator_logo_url", .string(config.initiatorLogoURL)),
+            ("initiator_id", .string(config.initiatorID)),
+            ("developer_key", .string(config.developerKey)),
+            ("secret_key", .string(signature.secretKey)),
+            ("secret_key_timestamp", .string(signature.timestamp)),
+            ("user_code", .string(userCode)),
+            ("environment", .string(config.environment.rawValue)),
+            ("language", .string(language)),
+            ("callback_url", .string(config.callbackURL)),
+            ("callback_url_custom_params", .string(params)),
+            ("callback_url_custom_headers", .string(headers)),
+            ("gateway_url", .string(config.gatewayURL)),
+            ("expires_at", .string(ISO8601DateFormatter().string(from: expiresAt))),
+        ]
+    }
+}
+
+/// Mints gateway sessions: a fresh token (stored hashed) and a freshly signed configuration, for one retailer.
+struct GatewaySessionIssuer: Sendable {
+    let database: AppDatabase
+    let config: AppConfig
+    let signer: EkoSigner
+    let clock: @Sendable () -> Date
+
+    func issue(for retailer: Retailer, language: String?, via issuedVia: String) async throws -> [(String, JSONValue)] {
+        let now = clock()
+        let token = SecretToken.generate(prefix: "gs_")
+        let session = try await database.createGatewaySession(
+            retailer: retailer, tokenHash: SecretToken.hash(token), environment: config.environment.rawValue,
+            issuedVia: issuedVia, now: now, ttlSeconds: config.sessionTTLSeconds
+        )
+        let signature = signer.sign(timestamp: EkoTimestamp.milliseconds(now), values: [])
+        return GatewayConfiguration.members(
+            config: config, userCode: retailer.userCode, token: token, signature: signature,
+            expiresAt: session.expiresAt, language: language ?? config.language
+        )
+    }
+}
