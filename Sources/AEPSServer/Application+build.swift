@@ -57,6 +57,7 @@ public func buildRouter(config: AppConfig, dependencies: AppDependencies) -> Rou
     let router = Router(context: AppRequestContext.self)
     router.addMiddleware {
         LogRequestsMiddleware(.debug)
+        PageSecurityMiddleware(gatewayOrigin: config.gatewayOrigin)
         FileMiddleware(dependencies.publicDirectory, searchForIndexHtml: true, logger: dependencies.logger)
     }
     CallbackController(

@@ -89,7 +89,7 @@ struct RetailerPageController {
         )
         context.sessions.createSession(session)
         context.logger.info("retailer signed in", metadata: ["user_code": "\(retailer.userCode)"])
-        return Self.signedInAnswer(retailer: retailer, session: session)
+        return signedInAnswer(retailer: retailer, session: session)
     }
 
     /// `POST /api/logout`: ends the page session and closes the retailer's open gateway sessions.
@@ -106,7 +106,7 @@ struct RetailerPageController {
     /// `GET /api/me`: the signed-in retailer, or 401.
     @Sendable func me(_ request: Request, context: AppRequestContext) async throws -> Response {
         guard let (session, retailer) = try await signedIn(context) else { throw APIError.notSignedIn }
-        return Self.signedInAnswer(retailer: retailer, session: session)
+        return signedInAnswer(retailer: retailer, session: session)
     }
 
     /// `POST /api/gateway-config` `{"language": "hi"}` (optional): a fresh configuration for the gateway form.
@@ -141,11 +141,14 @@ struct RetailerPageController {
         return (session, retailer)
     }
 
-    private static func signedInAnswer(retailer: Retailer, session: LoginSession) -> Response {
+    /// Who is signed in, the CSRF token to echo, and what the page needs to know about the gateway.
+    private func signedInAnswer(retailer: Retailer, session: LoginSession) -> Response {
         JSONResponse.make(.ok, [
             ("user_code", .string(retailer.userCode)),
             ("name", .string(retailer.name)),
             ("csrf_token", .string(session.csrfToken)),
+            ("partner_name", .string(config.partnerName)),
+            ("gateway_origin", .string(config.gatewayOrigin)),
         ])
     }
 

@@ -1,0 +1,303 @@
+import AEPSServer
+import AsyncHTTPClient
+import EkoSigning
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdBcrypt
+import NIOConcurrencyHelpers
+import NIOCore
+import Testing
+
+/// The retailer page in a real headless Chromium: sign in, press the button, and the gateway window (a small
+/// stand-in on another loopback origin) receives the form POST, calls the callback cross-origin with the session
+/// token, and posts the result back to the page, which shows it. Screenshots land in `.build/screenshots/`.
+@Suite(.serialized) struct RetailerPageBrowserTests {
+    @Test(arguments: [
+        ("phone-en", "en", 360, 800), ("phone-hi", "hi", 360, 800), ("desktop-en", "en", 1280, 900),
+    ])
+    func aRetailerSignsInAndOpensTheGateway(name: String, language: String, width: Int, height: Int) async throws {
+        let chromium = try #require(Chromium.find(), "chromium is not installed (make test installs it)")
+        let directory = try TemporaryDirectory()
+        try Fixture.preparePublicFolder(in: directory)
+
+        let gateway = try await StandInGateway.start()
+        defer { gateway.stop() }
+        let appPort = try freeLoopbackPort()
+        let server = try TestServer(overrides: [
+            "environment": #""local""#,
+            "callback_url": "\"http://127.0.0.1:\(appPort)/aeps/callback\"",
+            "eko": "{\"gateway_origin\": \"\(gateway.origin)\"}",
+            "http": "{\"host\": \"127.0.0.1\", \"port\": \(appPort)}",
+        ])
+        try await server.database.addRetailer(userCode: "20810200", name: "Sharma Store", now: Date())
+        try await server.database.setRetailerPassword(
+            userCode: "20810200", passwordHash: Bcrypt.hash("page password 1", cost: 4), now: Date()
+        )
+        let app = try buildApplication(
+            config: server.config,
+            dependencies: AppDependencies(
+                database: server.database, signer: EkoSigner(accessKey: EkoAccessKey(uatAccessKey)!),
+                logger: server.logs.logger(), publicDirectory: directory.path("public")
+            )
+        )
+        let running = Task { try await app.runService() }
+        defer { running.cancel() }
+        try await waitUntilHealthy(port: appPort)
+
+        let page = "http://127.0.0.1:\(appPort)/harness.html?lang=\(language)&user=20810200&password=page%20password%201"
+            + "&w=\(width)&h=\(height)"
+        // The window is larger than the page's frame: Chromium keeps some of it for itself and has a minimum width.
+        let window = (width: max(width, 520), height: height + 200)
+        let dom = try await chromium.run(
+            url: page, width: window.width, height: window.height, output: .dumpDOM, profile: directory.path("profile")
+        )
+        let reportText = try #require(Fixture.report(in: dom), "no report in the page; DOM was:\n\(dom.prefix(2000))")
+        let report = try JSONValue.parse(reportText)
+        #expect(report["error"] == nil, "\(reportText)")
+
+        // The gateway window received the form POST, with a correctly signed configuration for this retailer.
+        let form = try #require(gateway.forms.first, "the gateway received no form")
+        #expect(gateway.forms.count == 1)
+        #expect(form["user_code"] == "20810200")
+        #expect(form["language"] == language)
+        #expect(form["environment"] == "local")
+        #expect(form["developer_key"] == "becbbce45f79c6f5109f848acd540567")
+        #expect(form["callback_url"] == "http://127.0.0.1:\(appPort)/aeps/callback")
+        let timestamp = try #require(form["secret_key_timestamp"])
+        #expect(form["secret_key"] == referenceHMAC(timestamp))
+        #expect(form["gateway_url"] == nil)
+        #expect(form["callback_url_custom_params"]?.contains("aeps_session") == true)
+
+        // The stand-in's cross-origin callback calls passed CORS and were approved with a correct signature.
+        let log = try #require(gateway.reports.first, "the gateway window did not report")
+        #expect(log["hookStatus"] == .number("200"))
+        #expect(log["hook"]?["allow"] == .bool(true))
+        let hookStamp = try #require(log["hook"]?["secret_key_timestamp"]?.scalarText)
+        #expect(log["hook"]?["request_hash"] == .string(referenceHMAC(hookStamp + "9876543210" + "500" + "20810200")))
+        #expect(log["ack"]?["status"] == .string("received"))
+
+        // The page showed progress and the result, in the chosen language, and ignored a forged message.
+        #expect(report["forgedMessageShown"] == .bool(false))
+        #expect(report["lang"] == .string(language))
+        #expect(report["greeting"] == .string("Sharma Store"))
+        #expect(report["approvedStep"] == .string("done"))
+        #expect(report["status"] == .string(language == "hi" ? "सफल" : "Successful"))
+        #expect(report["service"] == .string(language == "hi" ? "नकद निकासी" : "Cash withdrawal"))
+        #expect(report["amount"] == .string("₹ 500.00"))
+        #expect(report["aadhaar"] == .string("XXXX XXXX 1234"))
+        #expect(report["rrn"] == .string("412345678901"))
+        #expect(report["noticeShown"] == .bool(false))
+
+        // The transaction is on record, bound to the page's gateway session.
+        let rows = try await server.rows("SELECT decision, state, gateway_session_id IS NOT NULL AS bound FROM aeps_transaction")
+        #expect(rows == [["decision": "approved", "state": "success", "bound": "1"]])
+
+        // A picture of the same flow, to look at.
+        let shot = Fixture.screenshotFolder.appendingPathComponent("retailer-page-\(name).png")
+        try? FileManager.default.removeItem(at: shot)
+        _ = try await chromium.run(
+            url: page, width: window.width, height: window.height, output: .screenshot(shot.path),
+            profile: directory.path("profile-shot")
+        )
+        let size = (try? FileManager.default.attributesOfItem(atPath: shot.path)[.size] as? Int) ?? 0
+        #expect(size > 5_000, "no screenshot at \(shot.path)")
+    }
+
+    @Test func thePageIsServedWithAStrictContentSecurityPolicy() async throws {
+        let directory = try TemporaryDirectory()
+        try Fixture.preparePublicFolder(in: directory)
+        let server = try TestServer()
+        let app = try buildApplication(
+            config: server.config,
+            dependencies: AppDependencies(
+                database: server.database, signer: EkoSigner(accessKey: EkoAccessKey(uatAccessKey)!),
+                logger: server.logs.logger(), publicDirectory: directory.path("public")
+            )
+        )
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/", method: .get) { response in
+                #expect(response.status == .ok)
+                let csp = try #require(response.headers[.contentSecurityPolicy])
+                #expect(csp.contains("default-src 'none'"))
+                #expect(csp.contains("script-src 'self'"))
+                #expect(csp.contains("form-action 'self' https://stagegateway.eko.in"))
+                #expect(!csp.contains("unsafe-inline"))
+                #expect(response.headers[.xContentTypeOptions] == "nosniff")
+                #expect(String(buffer: response.body).contains("<script src=\"app.js\"></script>"))
+            }
+        }
+    }
+}
+
+// MARK: - Support
+
+/// Headless Chromium from Debian, kept away from every non-loopback address.
+struct Chromium {
+    enum Output { case dumpDOM, screenshot(String) }
+    let path: String
+
+    static func find() -> Chromium? {
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+            .map(Chromium.init)
+    }
+
+    func run(url: String, width: Int, height: Int, output: Output, profile: String) async throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        var arguments = [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+            "--no-default-browser-check", "--disable-popup-blocking", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-extensions", "--disable-default-apps",
+            "--disable-domain-reliability", "--metrics-recording-only", "--no-pings", "--hide-scrollbars",
+            // Anything not on loopback goes to a closed local port, never out.
+            "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=127.0.0.1;127.0.0.2;localhost",
+            "--force-device-scale-factor=1", "--user-data-dir=\(profile)", "--window-size=\(width),\(height)", "--virtual-time-budget=20000",
+        ]
+        switch output {
+        case .dumpDOM: arguments.append("--dump-dom")
+        case .screenshot(let file): arguments.append("--screenshot=\(file)")
+        }
+        arguments.append(url)
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        let collected = NIOLockedValueBox(Data())
+        out.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            collected.withLockedValue { $0.append(data) }
+        }
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(90)
+        while process.isRunning {
+            if ContinuousClock.now > deadline {
+                process.terminate()
+                throw CommandLineTimeout(waitingFor: "chromium", stderr: "")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        out.fileHandleForReading.readabilityHandler = nil
+        let rest = out.fileHandleForReading.readDataToEndOfFile()
+        return String(decoding: collected.withLockedValue { $0 + rest }, as: UTF8.self)
+    }
+}
+
+enum Fixture {
+    static let browserFolder = Bundle.module.url(forResource: "Browser", withExtension: nil)!
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static var screenshotFolder: URL {
+        let folder = repositoryRoot.appendingPathComponent(".build/screenshots")
+        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    /// The repository's `public/` plus the test harness, in a temporary folder served by the app.
+    static func preparePublicFolder(in directory: TemporaryDirectory) throws {
+        let target = URL(fileURLWithPath: directory.path("public"))
+        try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("public"), to: target)
+        for file in ["harness.html", "harness.js", "harness.css"] {
+            try FileManager.default.copyItem(
+                at: browserFolder.appendingPathComponent(file), to: target.appendingPathComponent(file)
+            )
+        }
+    }
+
+    static func report(in dom: String) -> String? {
+        guard let start = dom.range(of: "<pre id=\"report\">"), let end = dom.range(of: "</pre>", range: start.upperBound..<dom.endIndex)
+        else { return nil }
+        let text = String(dom[start.upperBound..<end.lowerBound])
+        guard !text.isEmpty else { return nil }
+        return text.replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&lt;", with: "<")
+            .replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&amp;", with: "&")
+    }
+}
+
+/// A small stand-in for Eko's gateway on 127.0.0.2 (its own origin): records the form POST and the popup's report.
+final class StandInGateway: Sendable {
+    let origin: String
+    private let recorded: NIOLockedValueBox<(forms: [[String: String]], reports: [JSONValue])>
+    private let task: Task<Void, any Error>
+
+    var forms: [[String: String]] { recorded.withLockedValue { $0.forms } }
+    var reports: [JSONValue] { recorded.withLockedValue { $0.reports } }
+
+    private init(origin: String, recorded: NIOLockedValueBox<(forms: [[String: String]], reports: [JSONValue])>, task: Task<Void, any Error>) {
+        self.origin = origin
+        self.recorded = recorded
+        self.task = task
+    }
+
+    static func start() async throws -> StandInGateway {
+        let recorded = NIOLockedValueBox<(forms: [[String: String]], reports: [JSONValue])>(([], []))
+        let template = try String(contentsOf: Fixture.browserFolder.appendingPathComponent("standin-gateway.html"), encoding: .utf8)
+        let router = Router()
+        router.post("/v2/aeps") { request, _ -> Response in
+            var request = request
+            let body = String(buffer: try await request.collectBody(upTo: 64 * 1024))
+            var fields: [String: String] = [:]
+            for pair in body.split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map {
+                    String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+                }
+                fields[parts[0]] = parts.count > 1 ? parts[1] : ""
+            }
+            recorded.withLockedValue { $0.forms.append(fields) }
+            let json = JSONValue.object(JSONObject(fields.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: .string($0.value)) }))
+                .serialized().replacingOccurrences(of: "</", with: "<\\/")
+            return Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: template.replacingOccurrences(of: "__FIELDS__", with: json)))
+            )
+        }
+        router.post("/report") { request, _ -> HTTPResponse.Status in
+            var request = request
+            let body = try await request.collectBody(upTo: 64 * 1024)
+            if let value = try? JSONValue.parse(body.readableBytesView) { recorded.withLockedValue { $0.reports.append(value) } }
+            return .noContent
+        }
+        let port = try freeLoopbackPort(host: "127.0.0.2")
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.2", port: port)), logger: LogCapture().logger())
+        let task = Task { try await app.runService() }
+        let gateway = StandInGateway(origin: "http://127.0.0.2:\(port)", recorded: recorded, task: task)
+        try await waitUntilListening(host: "127.0.0.2", port: port)
+        return gateway
+    }
+
+    func stop() { task.cancel() }
+}
+
+/// A port that was free a moment ago on this loopback address.
+func freeLoopbackPort(host: String = "127.0.0.1") throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw CocoaError(.fileNoSuchFile) }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr(host)
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    guard bound == 0 else { throw CocoaError(.fileWriteUnknown) }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+func waitUntilListening(host: String, port: Int) async throws {
+    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    defer { _ = client.shutdown() }
+    for _ in 0..<200 {
+        if (try? await client.execute(HTTPClientRequest(url: "http://\(host):\(port)/"), timeout: .seconds(1))) != nil { return }
+        try await Task.sleep(for: .milliseconds(25))
+    }
+    throw CommandLineTimeout(waitingFor: "\(host):\(port)", stderr: "")
+}
+
+func waitUntilHealthy(port: Int) async throws {
+    try await waitUntilListening(host: "127.0.0.1", port: port)
+}
