@@ -2,7 +2,8 @@
 #
 #   make run     install what is needed, build, and serve on the embedded default:
 #                UAT settings, SQLite in data/, HTTPS on https://localhost:8443 with a self-signed certificate
-#   make test    install what is needed and run the whole test suite
+#   make test    install what is needed (Chromium too) and run the whole test suite; screenshots of the
+#                retailer page land in .build/screenshots/
 #   make build   release build only (.build/release/aeps)
 #   make deps    install the system packages (Debian; as root, or with sudo)
 #   make clean   remove build output (never the database or certificates)
@@ -12,14 +13,23 @@ export PATH := $(PATH):/opt/swift/usr/bin
 
 # System packages: SQLite and OpenSSL headers for the build, curl and CA certificates for trying the server.
 DEB_PACKAGES := libsqlite3-dev libssl-dev curl ca-certificates
+# The tests also drive the retailer page in a real headless Chromium, with fonts for English and Hindi.
+TEST_PACKAGES := chromium fonts-dejavu-core fonts-lohit-deva
 
 # Eko's public UAT access key (protocol §2): used by `make run` only when EKO_ACCESS_KEY is not set.
 UAT_ACCESS_KEY := d2fe1d99-6298-4af2-8cc5-d97dcf46df30
 
-.PHONY: run test build deps clean
+.PHONY: run test build deps test-deps install-packages clean
 
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PACKAGES)"
+	@command -v swift >/dev/null || { echo "swift is not installed (expected in /opt/swift/usr/bin)"; exit 1; }
+
+test-deps: deps
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(TEST_PACKAGES)"
+
+install-packages:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -27,7 +37,6 @@ deps:
 	  if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
-	@command -v swift >/dev/null || { echo "swift is not installed (expected in /opt/swift/usr/bin)"; exit 1; }
 
 build: deps
 	swift build -c release --product aeps
@@ -37,7 +46,7 @@ run: build
 	@[ -f dev-certs/localhost.pem ] || .build/release/aeps dev-cert
 	EKO_ACCESS_KEY="$${EKO_ACCESS_KEY:-$(UAT_ACCESS_KEY)}" .build/release/aeps serve
 
-test: deps
+test: test-deps
 	swift build --build-tests
 	swift test
 

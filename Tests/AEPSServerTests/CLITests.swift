@@ -159,11 +159,65 @@ import Testing
         #expect(again.stderr.contains("--certificate"))
     }
 
+    @Test func aRetailerGetsAGeneratedPasswordOrOneFromStandardInput() async throws {
+        let cli = try runner()
+        let generated = try await cli.run(["retailer", "add", "--user-code", "20810200", "--name", "Shop"])
+        #expect(generated.status == 0)
+        let line = try #require(generated.stdout.split(separator: "\n").first { $0.contains("shown once") })
+        let password = try #require(line.split(separator: " ").last.map(String.init))
+        #expect(password.count == 16)
+
+        let given = try await cli.run(
+            ["retailer", "add", "--user-code", "30920300", "--name", "Other", "--password-stdin"], stdin: "a chosen password\n"
+        )
+        #expect(given.status == 0)
+        #expect(given.stdout.contains("page password for 30920300 set"))
+        #expect(!given.stdout.contains("a chosen password"))
+
+        let tooShort = try await cli.run(["retailer", "set-password", "--user-code", "30920300", "--password-stdin"], stdin: "short\n")
+        #expect(tooShort.status != 0)
+        #expect(tooShort.stderr.hasPrefix("aeps: --password-stdin:"))
+
+        let hashes = try await DatabaseQueue(path: cli.directory.path("data/aeps.sqlite")).read { db in
+            try String.fetchAll(db, sql: "SELECT password_hash FROM retailer ORDER BY user_code")
+        }
+        #expect(hashes.count == 2)
+        #expect(hashes.allSatisfy { $0.hasPrefix("$2") && !$0.contains(password) })
+    }
+
+    @Test func apiKeysAreCreatedOnceListedWithoutTheKeyAndRevoked() async throws {
+        let cli = try runner()
+        let created = try await cli.run(["api-key", "create", "--name", "portal"])
+        #expect(created.status == 0)
+        let key = try #require(created.stdout.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(key.hasPrefix("aeps_"))
+        let again = try await cli.run(["api-key", "create", "--name", "portal"])
+        #expect(again.stderr == "aeps: --name: an API key named portal already exists\n")
+        let list = try await cli.run(["api-key", "list"])
+        #expect(list.stdout.contains("portal"))
+        #expect(list.stdout.contains("active"))
+        #expect(!list.stdout.contains(key))
+        #expect(try await cli.run(["api-key", "revoke", "--name", "portal"]).status == 0)
+        #expect(try await cli.run(["api-key", "list"]).stdout.contains("revoked"))
+        let stored = try await DatabaseQueue(path: cli.directory.path("data/aeps.sqlite")).read { db in
+            try String.fetchAll(db, sql: "SELECT key_hash FROM api_key")
+        }
+        #expect(stored == [SecretToken.hash(key)])
+    }
+
+    @Test func serveWarnsWhenSessionBindingIsOff() async throws {
+        let cli = try runner(["policy": #"{"require_session": false}"#, "http": #"{"host": "127.0.0.1", "port": 0}"#])
+        let server = try RunningProcess(cli, ["serve"], environment: ["EKO_ACCESS_KEY": uatAccessKey])
+        _ = try await server.waitFor("policy.require_session is false")
+        _ = try await server.waitFor("listening on 127.0.0.1:")
+        #expect(try await server.terminate() == 0)
+    }
+
     @Test func helpIsFriendly() async throws {
         let cli = try runner()
         let help = try await cli.run(["--help"])
         #expect(help.status == 0)
-        for command in ["serve", "migrate", "retailer", "sign", "dev-cert"] { #expect(help.stdout.contains(command)) }
+        for command in ["serve", "migrate", "retailer", "api-key", "sign", "dev-cert"] { #expect(help.stdout.contains(command)) }
         let retailerHelp = try await cli.run(["retailer", "add", "--help"])
         #expect(retailerHelp.stdout.contains("--user-code"))
         #expect(retailerHelp.stdout.contains("--config"))

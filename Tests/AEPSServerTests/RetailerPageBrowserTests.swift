@@ -18,35 +18,10 @@ import Testing
     ])
     func aRetailerSignsInAndOpensTheGateway(name: String, language: String, width: Int, height: Int) async throws {
         let chromium = try #require(Chromium.find(), "chromium is not installed (make test installs it)")
-        let directory = try TemporaryDirectory()
-        try Fixture.preparePublicFolder(in: directory)
-
-        let gateway = try await StandInGateway.start()
-        defer { gateway.stop() }
-        let appPort = try freeLoopbackPort()
-        let server = try TestServer(overrides: [
-            "environment": #""local""#,
-            "callback_url": "\"http://127.0.0.1:\(appPort)/aeps/callback\"",
-            "eko": "{\"gateway_origin\": \"\(gateway.origin)\"}",
-            "http": "{\"host\": \"127.0.0.1\", \"port\": \(appPort)}",
-        ])
-        try await server.database.addRetailer(userCode: "20810200", name: "Sharma Store", now: Date())
-        try await server.database.setRetailerPassword(
-            userCode: "20810200", passwordHash: Bcrypt.hash("page password 1", cost: 4), now: Date()
-        )
-        let app = try buildApplication(
-            config: server.config,
-            dependencies: AppDependencies(
-                database: server.database, signer: EkoSigner(accessKey: EkoAccessKey(uatAccessKey)!),
-                logger: server.logs.logger(), publicDirectory: directory.path("public")
-            )
-        )
-        let running = Task { try await app.runService() }
-        defer { running.cancel() }
-        try await waitUntilHealthy(port: appPort)
-
-        let page = "http://127.0.0.1:\(appPort)/harness.html?lang=\(language)&user=20810200&password=page%20password%201"
-            + "&w=\(width)&h=\(height)"
+        let bed = try await PageTestBed.start()
+        defer { bed.stop() }
+        let (directory, gateway, server, appPort) = (bed.directory, bed.gateway, bed.server, bed.appPort)
+        let page = bed.harnessURL("lang=\(language)&w=\(width)&h=\(height)")
         // The window is larger than the page's frame: Chromium keeps some of it for itself and has a minimum width.
         let window = (width: max(width, 520), height: height + 200)
         let dom = try await chromium.run(
@@ -104,6 +79,24 @@ import Testing
         #expect(size > 5_000, "no screenshot at \(shot.path)")
     }
 
+    /// Without `--disable-popup-blocking`, a click that is not the person's own cannot open a window: the page
+    /// must say what to do instead of failing silently.
+    @Test func aBlockedPopupIsExplainedInTheChosenLanguage() async throws {
+        let chromium = try #require(Chromium.find(), "chromium is not installed (make test installs it)")
+        let bed = try await PageTestBed.start()
+        defer { bed.stop() }
+        let (gateway, server) = (bed.gateway, bed.server)
+        let dom = try await chromium.run(
+            url: bed.harnessURL("lang=hi&expect=blocked"), width: 520, height: 1000, output: .dumpDOM,
+            profile: bed.directory.path("profile"), allowPopups: false
+        )
+        let report = try JSONValue.parse(try #require(Fixture.report(in: dom)))
+        #expect(report["notice"]?.scalarText?.contains("पॉप-अप") == true, "\(report.serialized())")
+        #expect(report["stepsShown"] == .bool(false))
+        #expect(gateway.forms.isEmpty)
+        #expect(try await server.rows("SELECT COUNT(*) AS n FROM gateway_session WHERE issued_via = 'page'") == [["n": "0"]])
+    }
+
     @Test func thePageIsServedWithAStrictContentSecurityPolicy() async throws {
         let directory = try TemporaryDirectory()
         try Fixture.preparePublicFolder(in: directory)
@@ -132,6 +125,53 @@ import Testing
 
 // MARK: - Support
 
+/// The app on a free 127.0.0.1 port (environment `local`, its gateway the stand-in on 127.0.0.2), serving the
+/// repository's page plus the harness, with one retailer whose page password is `page password 1`.
+struct PageTestBed {
+    let directory: TemporaryDirectory
+    let gateway: StandInGateway
+    let server: TestServer
+    let appPort: Int
+    let running: Task<Void, any Error>
+
+    static func start() async throws -> PageTestBed {
+        let directory = try TemporaryDirectory()
+        try Fixture.preparePublicFolder(in: directory)
+        let gateway = try await StandInGateway.start()
+        let appPort = try freeLoopbackPort()
+        let server = try TestServer(overrides: [
+            "environment": #""local""#,
+            "callback_url": "\"http://127.0.0.1:\(appPort)/aeps/callback\"",
+            "eko": "{\"gateway_origin\": \"\(gateway.origin)\"}",
+            "http": "{\"host\": \"127.0.0.1\", \"port\": \(appPort)}",
+        ])
+        try await server.database.addRetailer(userCode: "20810200", name: "Sharma Store", now: Date())
+        try await server.database.setRetailerPassword(
+            userCode: "20810200", passwordHash: Bcrypt.hash("page password 1", cost: 4), now: Date()
+        )
+        let app = try buildApplication(
+            config: server.config,
+            dependencies: AppDependencies(
+                database: server.database, signer: EkoSigner(accessKey: EkoAccessKey(uatAccessKey)!),
+                logger: server.logs.logger(), publicDirectory: directory.path("public")
+            )
+        )
+        let running = Task { try await app.runService() }
+        try await waitUntilListening(host: "127.0.0.1", port: appPort)
+        return PageTestBed(directory: directory, gateway: gateway, server: server, appPort: appPort, running: running)
+    }
+
+    /// The harness, signing in as the bed's retailer; `query` adds `lang`, `w`, `h`, `expect`.
+    func harnessURL(_ query: String) -> String {
+        "http://127.0.0.1:\(appPort)/harness.html?user=20810200&password=page%20password%201&\(query)"
+    }
+
+    func stop() {
+        running.cancel()
+        gateway.stop()
+    }
+}
+
 /// Headless Chromium from Debian, kept away from every non-loopback address.
 struct Chromium {
     enum Output { case dumpDOM, screenshot(String) }
@@ -142,18 +182,36 @@ struct Chromium {
             .map(Chromium.init)
     }
 
-    func run(url: String, width: Int, height: Int, output: Output, profile: String) async throws -> String {
+    /// Runs Chromium on `url` and returns its standard output. A browser that hangs (seen rarely on a loaded
+    /// machine) is killed and started once more with a fresh profile; a second hang fails the test.
+    func run(url: String, width: Int, height: Int, output: Output, profile: String, allowPopups: Bool = true) async throws
+        -> String
+    {
+        do {
+            return try await runOnce(url: url, width: width, height: height, output: output, profile: profile, allowPopups: allowPopups)
+        } catch is CommandLineTimeout {
+            return try await runOnce(
+                url: url, width: width, height: height, output: output, profile: profile + "-again", allowPopups: allowPopups
+            )
+        }
+    }
+
+    private func runOnce(url: String, width: Int, height: Int, output: Output, profile: String, allowPopups: Bool)
+        async throws -> String
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         var arguments = [
             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-            "--no-default-browser-check", "--disable-popup-blocking", "--disable-background-networking",
+            "--no-default-browser-check", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--disable-extensions", "--disable-default-apps",
             "--disable-domain-reliability", "--metrics-recording-only", "--no-pings", "--hide-scrollbars",
             // Anything not on loopback goes to a closed local port, never out.
             "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=127.0.0.1;127.0.0.2;localhost",
             "--force-device-scale-factor=1", "--user-data-dir=\(profile)", "--window-size=\(width),\(height)", "--virtual-time-budget=20000",
         ]
+        // The harness clicks from script, which is not a person's gesture; only then are popups let through.
+        if allowPopups { arguments.append("--disable-popup-blocking") }
         switch output {
         case .dumpDOM: arguments.append("--dump-dom")
         case .screenshot(let file): arguments.append("--screenshot=\(file)")
@@ -162,18 +220,20 @@ struct Chromium {
         process.arguments = arguments
         let out = Pipe()
         process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        _ = FileManager.default.createFile(atPath: profile + ".log", contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: profile + ".log")
         let collected = NIOLockedValueBox(Data())
         out.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             collected.withLockedValue { $0.append(data) }
         }
         try process.run()
-        let deadline = ContinuousClock.now + .seconds(90)
+        let deadline = ContinuousClock.now + .seconds(60)
         while process.isRunning {
             if ContinuousClock.now > deadline {
-                process.terminate()
-                throw CommandLineTimeout(waitingFor: "chromium", stderr: "")
+                kill(process.processIdentifier, SIGKILL)
+                let log = (try? String(contentsOfFile: profile + ".log", encoding: .utf8)) ?? ""
+                throw CommandLineTimeout(waitingFor: "chromium", stderr: String(log.suffix(2000)))
             }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -296,8 +356,4 @@ func waitUntilListening(host: String, port: Int) async throws {
         try await Task.sleep(for: .milliseconds(25))
     }
     throw CommandLineTimeout(waitingFor: "\(host):\(port)", stderr: "")
-}
-
-func waitUntilHealthy(port: Int) async throws {
-    try await waitUntilListening(host: "127.0.0.1", port: port)
 }

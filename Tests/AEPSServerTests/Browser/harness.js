@@ -24,7 +24,7 @@
   function waitFor(label, condition, then, tries) {
     tries = tries || 0;
     if (condition()) { report.steps.push(label); finish(); then(); return; }
-    if (tries > 3000) { report.error = 'timed out waiting for ' + label; finish(); return; }
+    if (tries > 1500) { report.error = 'timed out waiting for ' + label; finish(); return; }
     tick(function () { waitFor(label, condition, then, tries + 1); });
   }
   waitFor('signin', function () { return visible('signin'); }, function () {
@@ -40,6 +40,15 @@
       waitFor('forged message delivered', function () { return true; }, function () {
         report.forgedMessageShown = visible('result');
         node('open-gateway').click();
+        if (params.expect === 'blocked') {
+          waitFor('notice', function () { return visible('notice'); }, function () {
+            report.notice = text('notice');
+            report.stepsShown = visible('steps');
+            report.done = true;
+            finish();
+          });
+          return;
+        }
         waitFor('result', function () { return visible('result') && text('r-amount') !== '-'; }, function () {
           report.lang = doc().documentElement.getAttribute('lang');
           report.button = text('open-gateway');
