@@ -64,7 +64,8 @@ public func buildRouter(config: AppConfig, dependencies: AppDependencies) -> Rou
         database: dependencies.database,
         signer: dependencies.signer,
         policy: DebitHookPolicy(requireSession: config.requireSession),
-        clock: dependencies.clock
+        clock: dependencies.clock,
+        trustForwardedFor: config.http.trustForwardedFor
     ).addRoutes(to: router, path: config.callbackPath, allowedOrigins: config.allowedOrigins)
     let issuer = GatewaySessionIssuer(
         database: dependencies.database, config: config, signer: dependencies.signer, clock: dependencies.clock

@@ -121,6 +121,46 @@ import Testing
         }
     }
 
+    @Test func behindATrustedProxyTheForwardedAddressIsThrottledNotTheProxy() async throws {
+        let server = try TestServer(overrides: ["http": #"{"trust_forwarded_for": true}"#])
+        try await server.addRetailer()
+        try await server.database.setRetailerPassword(
+            userCode: "20810200", passwordHash: Bcrypt.hash(Self.password, cost: 4), now: pinnedNow
+        )
+        try await server.makeApp().test(.router) { client in
+            for index in 0..<20 {
+                let failed = try await call(
+                    client, .post, "/api/login", body: #"{"user_code": "7000\#(index)", "password": "guess guess"}"#,
+                    extra: [.init("X-Forwarded-For")!: "198.51.100.9, 203.0.113.7"]
+                )
+                #expect(failed.status == .unauthorized)
+            }
+            let sameClient = try await call(
+                client, .post, "/api/login", body: #"{"user_code": "20810200", "password": "\#(Self.password)"}"#,
+                extra: [.init("X-Forwarded-For")!: "203.0.113.7"]
+            )
+            #expect(sameClient.status == .tooManyRequests)
+            let otherClient = try await call(
+                client, .post, "/api/login", body: #"{"user_code": "20810200", "password": "\#(Self.password)"}"#,
+                extra: [.init("X-Forwarded-For")!: "203.0.113.8"]
+            )
+            #expect(otherClient.status == .ok)
+        }
+        let addresses = try await server.rows("SELECT DISTINCT remote_address FROM login_attempt ORDER BY remote_address")
+        #expect(addresses == [["remote_address": "203.0.113.7"], ["remote_address": "203.0.113.8"]])
+    }
+
+    @Test func withoutTrustTheForwardedHeaderIsIgnored() async throws {
+        let server = try await serverWithPassword()
+        try await server.makeApp().test(.router) { client in
+            _ = try await call(
+                client, .post, "/api/login", body: #"{"user_code": "20810200", "password": "guess guess"}"#,
+                extra: [.init("X-Forwarded-For")!: "203.0.113.7"]
+            )
+        }
+        #expect(try await server.rows("SELECT remote_address FROM login_attempt") == [["remote_address": nil]])
+    }
+
     @Test func theGatewayConfigurationNeedsTheCSRFToken() async throws {
         let server = try await serverWithPassword()
         try await server.makeApp().test(.router) { client in

@@ -8,7 +8,8 @@ enum GatewayConfiguration {
         config: AppConfig,
         userCode: String,
         token: String,
-        signature: Signature,
+        secretKey: String,
+        timestamp: String,
         expiresAt: Date,
         language: String
     ) -> [(String, JSONValue)] {
@@ -19,8 +20,8 @@ enum GatewayConfiguration {
             ("initiator_logo_url", .string(config.initiatorLogoURL)),
             ("initiator_id", .string(config.initiatorID)),
             ("developer_key", .string(config.developerKey)),
-            ("secret_key", .string(signature.secretKey)),
-            ("secret_key_timestamp", .string(signature.timestamp)),
+            ("secret_key", .string(secretKey)),
+            ("secret_key_timestamp", .string(timestamp)),
             ("user_code", .string(userCode)),
             ("environment", .string(config.environment.rawValue)),
             ("language", .string(language)),
@@ -47,9 +48,10 @@ struct GatewaySessionIssuer: Sendable {
             retailer: retailer, tokenHash: SecretToken.hash(token), environment: config.environment.rawValue,
             issuedVia: issuedVia, now: now, ttlSeconds: config.sessionTTLSeconds
         )
-        let signature = signer.sign(timestamp: EkoTimestamp.milliseconds(now), values: [])
+        let timestamp = EkoTimestamp.milliseconds(now)
         return GatewayConfiguration.members(
-            config: config, userCode: retailer.userCode, token: token, signature: signature,
+            config: config, userCode: retailer.userCode, token: token,
+            secretKey: signer.secretKey(timestamp: timestamp), timestamp: timestamp,
             expiresAt: session.expiresAt, language: language ?? config.language
         )
     }

@@ -60,7 +60,7 @@ struct RetailerPageController {
             throw APIError.badRequest("user_code and password are required")
         }
         let now = clock()
-        let address = context.remoteAddress?.ipAddress
+        let address = context.clientAddress(request, trustForwardedFor: config.http.trustForwardedFor)
         let failures = try await database.recentLoginFailures(
             account: userCode, remoteAddress: address, since: now.addingTimeInterval(-Self.throttleWindow)
         )

@@ -23,6 +23,7 @@ public struct CallbackController: Sendable {
     let signer: EkoSigner
     let policy: DebitHookPolicy
     let clock: @Sendable () -> Date
+    let trustForwardedFor: Bool
 
     /// Mounts `OPTIONS` and `POST` on the callback path, with the gateway's CORS and JSON errors around them.
     func addRoutes(to router: Router<AppRequestContext>, path: String, allowedOrigins: [String]) {
@@ -55,7 +56,8 @@ public struct CallbackController: Sendable {
             return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         }
         var log = CallbackLogEntry(
-            id: nil, receivedAt: clock(), requestId: context.id, remoteAddress: context.remoteAddress?.ipAddress,
+            id: nil, receivedAt: clock(), requestId: context.id,
+            remoteAddress: context.clientAddress(request, trustForwardedFor: trustForwardedFor),
             origin: request.headers[.origin].map { String($0.prefix(200)) }, action: nil, clientRefId: nil,
             httpStatus: 200, outcome: "rejected", reason: nil, body: nil, bodyBytes: 0, latencyMs: 0
         )

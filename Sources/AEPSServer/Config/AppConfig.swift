@@ -11,7 +11,8 @@ import Foundation
 ///   (`/aeps/callback` when the URL has no path). `https://` is required in `production`.
 /// - `access_key_file` (optional): a file holding the access key; `EKO_ACCESS_KEY` wins over it.
 ///   The key itself is never read from this file.
-/// - `http.host` (default `127.0.0.1`), `http.port` (default `8080`).
+/// - `http.host` (default `127.0.0.1`), `http.port` (default `8080`), `http.trust_forwarded_for` (default `false`:
+///   set it only behind a reverse proxy that sets `X-Forwarded-For`).
 /// - `tls.certificate_chain`, `tls.private_key`: PEM paths. No `tls` section = plain HTTP behind a proxy.
 /// - `database.path` (default `data/aeps.sqlite`).
 /// - `eko.gateway_origin`, `eko.api_base`: overrides of the environment's values; `eko.extra_origins`: more
@@ -29,6 +30,8 @@ public struct AppConfig: Sendable, Equatable {
     public struct HTTP: Sendable, Equatable {
         public var host: String
         public var port: Int
+        /// Take the client's address from the last `X-Forwarded-For` entry (set by a reverse proxy in front).
+        public var trustForwardedFor = false
     }
 
     public struct TLS: Sendable, Equatable {
@@ -260,9 +263,10 @@ struct ConfigReader {
 
         var http = AppConfig.HTTP(host: "127.0.0.1", port: 8080)
         if let section = try section("http") {
-            try section.checkNoUnknownKeys(["host", "port"])
+            try section.checkNoUnknownKeys(["host", "port", "trust_forwarded_for"])
             http.host = try section.string("host", default: http.host)
             http.port = try section.integer("port", in: 0...65535, default: http.port)
+            http.trustForwardedFor = try section.bool("trust_forwarded_for", default: false)
         }
 
         var tls: AppConfig.TLS?
