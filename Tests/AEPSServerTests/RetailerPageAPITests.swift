@@ -52,6 +52,13 @@ import Testing
         return (cookie, try #require(answer.json["csrf_token"]?.scalarText))
     }
 
+    /// Asks for a gateway configuration as the page does; returns its session token.
+    func openGateway(_ client: some TestClientProtocol, cookie: String, csrf: String) async throws -> String {
+        let config = try await call(client, .post, "/api/gateway-config", body: "{}", cookie: cookie, csrf: csrf)
+        let params = try JSONValue.parse(try #require(config.json["callback_url_custom_params"]?.scalarText))
+        return try #require(params["aeps_session"]?.scalarText)
+    }
+
     @Test func signingInSetsAProtectedCookieAndMeAnswers() async throws {
         let server = try await serverWithPassword()
         try await server.makeApp().test(.router) { client in
@@ -223,9 +230,7 @@ import Testing
         let server = try await serverWithPassword()
         try await server.makeApp().test(.router) { client in
             let (cookie, csrf) = try await signIn(client)
-            let config = try await call(client, .post, "/api/gateway-config", body: "{}", cookie: cookie, csrf: csrf)
-            let params = try JSONValue.parse(try #require(config.json["callback_url_custom_params"]?.scalarText))
-            let token = try #require(params["aeps_session"]?.scalarText)
+            let token = try await openGateway(client, cookie: cookie, csrf: csrf)
             let answer = try await postCallback(client, debitHookBody(clientRefID: "PAGE1", session: token))
             #expect(answer.json["allow"] == .bool(true))
         }
@@ -235,9 +240,7 @@ import Testing
         let server = try await serverWithPassword()
         try await server.makeApp().test(.router) { client in
             let (cookie, csrf) = try await signIn(client)
-            let config = try await call(client, .post, "/api/gateway-config", body: "{}", cookie: cookie, csrf: csrf)
-            let params = try JSONValue.parse(try #require(config.json["callback_url_custom_params"]?.scalarText))
-            let token = try #require(params["aeps_session"]?.scalarText)
+            let token = try await openGateway(client, cookie: cookie, csrf: csrf)
             let noCSRF = try await call(client, .post, "/api/logout", cookie: cookie)
             #expect(noCSRF.status == .forbidden)
             let out = try await call(client, .post, "/api/logout", cookie: cookie, csrf: csrf)

@@ -56,3 +56,14 @@ struct GatewaySessionIssuer: Sendable {
         )
     }
 }
+
+extension JSONObject {
+    /// The optional `language` member of a gateway-configuration request, checked against Eko's languages.
+    func requestedLanguage() throws -> String? {
+        guard let requested = self["language"] else { return nil }
+        guard case .string(let code) = requested, AppConfig.languages.contains(code) else {
+            throw APIError.badRequest("language must be one of \(AppConfig.languages.joined(separator: ", "))")
+        }
+        return code
+    }
+}

@@ -24,13 +24,7 @@ struct PartnerAPIController {
         guard let userCode = body["user_code"]?.scalarText, !userCode.isEmpty else {
             throw APIError.badRequest("user_code is required")
         }
-        var language: String?
-        if let requested = body["language"] {
-            guard case .string(let code) = requested, AppConfig.languages.contains(code) else {
-                throw APIError.badRequest("language must be one of \(AppConfig.languages.joined(separator: ", "))")
-            }
-            language = code
-        }
+        let language = try body.requestedLanguage()
         guard let retailer = try await database.retailer(userCode: userCode) else {
             throw APIError(status: .notFound, code: "unknown_retailer", message: "no retailer with user_code \(userCode)")
         }

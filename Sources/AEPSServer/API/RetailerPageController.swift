@@ -116,13 +116,7 @@ struct RetailerPageController {
         try Self.checkCSRF(request, session: session)
         var request = request
         let body = try await request.jsonObject()
-        var language: String?
-        if let requested = body["language"] {
-            guard case .string(let code) = requested, AppConfig.languages.contains(code) else {
-                throw APIError.badRequest("language must be one of \(AppConfig.languages.joined(separator: ", "))")
-            }
-            language = code
-        }
+        let language = try body.requestedLanguage()
         let members = try await issuer.issue(for: retailer, language: language, via: "page")
         return JSONResponse.make(.ok, members)
     }
