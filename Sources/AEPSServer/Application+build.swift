@@ -63,9 +63,10 @@ public func buildRouter(config: AppConfig, dependencies: AppDependencies) -> Rou
     CallbackController(
         database: dependencies.database,
         signer: dependencies.signer,
-        policy: DebitHookPolicy(requireSession: config.requireSession),
+        policy: DebitHookPolicy(config.policy),
         clock: dependencies.clock,
-        trustForwardedFor: config.http.trustForwardedFor
+        trustForwardedFor: config.http.trustForwardedFor,
+        language: config.language
     ).addRoutes(to: router, path: config.callbackPath, allowedOrigins: config.allowedOrigins)
     let issuer = GatewaySessionIssuer(
         database: dependencies.database, config: config, signer: dependencies.signer, clock: dependencies.clock

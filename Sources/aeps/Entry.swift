@@ -36,7 +36,10 @@ struct AEPS: AsyncParsableCommand {
             The Eko access key comes from the EKO_ACCESS_KEY environment variable or the file named by \
             access_key_file in the configuration; it is never written in aeps.config itself.
             """,
-        subcommands: [Serve.self, Migrate.self, RetailerCommand.self, APIKeyCommand.self, Sign.self, DevCert.self]
+        subcommands: [
+            Serve.self, Migrate.self, RetailerCommand.self, APIKeyCommand.self, KillSwitch.self, PolicyCommand.self, Sign.self,
+            DevCert.self,
+        ]
     )
 }
 

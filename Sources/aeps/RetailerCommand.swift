@@ -9,7 +9,7 @@ struct RetailerCommand: AsyncParsableCommand {
         commandName: "retailer",
         abstract: "Register retailers (Eko user codes) and turn them on or off.",
         discussion: "A debit-hook is approved only for an active, registered retailer's user_code.",
-        subcommands: [Add.self, List.self, Disable.self, Enable.self, SetPassword.self]
+        subcommands: [Add.self, List.self, Disable.self, Enable.self, SetPassword.self, SetCaps.self]
     )
 
     struct Add: AsyncParsableCommand {

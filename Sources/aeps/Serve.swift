@@ -50,7 +50,7 @@ struct Serve: AsyncParsableCommand {
         if config.environment != .production, accessKey.key.isPublicUATKey {
             logger.notice("using Eko's public UAT access key (\(config.environment.rawValue) environment)")
         }
-        if !config.requireSession {
+        if !config.policy.requireSession {
             logger.warning(
                 "policy.require_session is false: debit-hooks are bound to the retailer only, not to a signed-in session"
             )

@@ -46,7 +46,8 @@ struct GatewaySessionIssuer: Sendable {
         let token = SecretToken.generate(prefix: "gs_")
         let session = try await database.createGatewaySession(
             retailer: retailer, tokenHash: SecretToken.hash(token), environment: config.environment.rawValue,
-            issuedVia: issuedVia, now: now, ttlSeconds: config.sessionTTLSeconds
+            issuedVia: issuedVia, language: language ?? config.language, now: now,
+            ttlSeconds: config.policy.sessionTTLSeconds
         )
         let timestamp = EkoTimestamp.milliseconds(now)
         return GatewayConfiguration.members(

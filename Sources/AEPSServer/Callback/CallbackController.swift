@@ -24,6 +24,8 @@ public struct CallbackController: Sendable {
     let policy: DebitHookPolicy
     let clock: @Sendable () -> Date
     let trustForwardedFor: Bool
+    /// The language of refusals when the hook's session does not say (`language` in `aeps.config`).
+    let language: String
 
     /// Mounts `OPTIONS` and `POST` on the callback path, with the gateway's CORS and JSON errors around them.
     func addRoutes(to router: Router<AppRequestContext>, path: String, allowedOrigins: [String]) {
@@ -141,19 +143,36 @@ public struct CallbackController: Sendable {
         logger: Logger
     ) async throws -> Response {
         let hook = try DebitHook(detail: detail)
-        let result: DebitHookResult
-        do {
-            result = try await database.recordDebitHook(
-                hook, sessionToken: sessionToken.flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }, policy: policy,
-                now: clock(), log: log, latency: latency
+        let token = sessionToken.flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
+        let budget = Duration.milliseconds(policy.config.decisionBudgetMilliseconds)
+        let deadline = ContinuousClock.now + budget
+        let database = self.database
+        let policy = self.policy
+        let now = clock()
+        // The decision and its record run in their own task; the answer waits for it only until the budget ends.
+        // A decision that comes later is recorded as a refusal (storage_timeout), never as an approval.
+        let decided = await firstWithin(budget) {
+            try await database.recordDebitHook(
+                hook, sessionToken: token, policy: policy, now: now, log: log, latency: latency, deadline: deadline
             )
-        } catch {
+        }
+        let result: DebitHookResult
+        switch decided {
+        case .value(let value):
+            result = value
+        case .failed(let error):
             // Never approve without a durable record.
             logger.error(
                 "could not record a debit-hook; refusing it",
                 metadata: ["client_ref_id": "\(hook.clientRefID)", "error": "\(error)"]
             )
-            return Self.refusal(.storageUnavailable)
+            return refusal(.storageUnavailable, language: language)
+        case .timedOut:
+            logger.error(
+                "debit-hook not decided within the budget; refused",
+                metadata: ["client_ref_id": "\(hook.clientRefID)", "budget_ms": "\(policy.config.decisionBudgetMilliseconds)"]
+            )
+            return refusal(.storageTimeout, language: language)
         }
         logger.info(
             "debit-hook decided",
@@ -163,8 +182,8 @@ public struct CallbackController: Sendable {
             ]
         )
         guard result.decision.isApproved else {
-            if case .refuse(let code) = result.decision { return Self.refusal(code) }
-            return Self.refusal(.storageUnavailable)
+            if case .refuse(let code) = result.decision { return refusal(code, language: result.language ?? language) }
+            return refusal(.storageUnavailable, language: language)
         }
         // A fresh timestamp for every answer, repeats included; one timestamp for both values.
         let signature = signer.sign(timestamp: EkoTimestamp.milliseconds(clock()), values: hook.hashValues)
@@ -178,8 +197,10 @@ public struct CallbackController: Sendable {
         ])
     }
 
-    static func refusal(_ code: RefusalCode) -> Response {
-        JSONResponse.make(.ok, [("action", .string("go")), ("allow", .bool(false)), ("message", .string(code.message))])
+    func refusal(_ code: RefusalCode, language: String) -> Response {
+        JSONResponse.make(.ok, [
+            ("action", .string("go")), ("allow", .bool(false)), ("message", .string(code.message(language: language))),
+        ])
     }
 
     // MARK: eko-response

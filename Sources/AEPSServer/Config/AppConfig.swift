@@ -17,9 +17,8 @@ import Foundation
 /// - `database.path` (default `data/aeps.sqlite`).
 /// - `eko.gateway_origin`, `eko.api_base`: overrides of the environment's values; `eko.extra_origins`: more
 ///   origins allowed to call the callback.
-/// - `policy.require_session` (default `true`): approve a debit-hook only with a live gateway-session token of the
-///   retailer whose `user_code` it carries. `false` falls back to retailer-only binding (a startup warning says so).
-/// - `policy.session_ttl_seconds` (default 900): how long a gateway opening's token stays valid.
+/// - `policy.*`: the debit-hook rules, see ``PolicyConfig`` (`require_session` false falls back to retailer-only
+///   binding, with a startup warning).
 /// - `sessions.login_ttl_seconds` (default 43200): how long a retailer stays signed in on the page.
 /// - `log.level` (default `info`).
 public struct AppConfig: Sendable, Equatable {
@@ -58,10 +57,8 @@ public struct AppConfig: Sendable, Equatable {
     public var ekoAPIBase: String
     public var extraOrigins: [String]
     public var logLevel: String
-    /// Whether a debit-hook needs a live gateway-session token (`policy.require_session`).
-    public var requireSession: Bool = true
-    /// Lifetime of a gateway-session token (`policy.session_ttl_seconds`).
-    public var sessionTTLSeconds: Int = 900
+    /// The debit-hook rules (`policy.*`).
+    public var policy = PolicyConfig()
     /// Lifetime of a retailer's sign-in on the page (`sessions.login_ttl_seconds`).
     public var loginTTLSeconds: Int = 43_200
 
@@ -302,12 +299,9 @@ struct ConfigReader {
             }
         }
 
-        var requireSession = true
-        var sessionTTL = 900
+        var policy = PolicyConfig()
         if let section = try section("policy") {
-            try section.checkNoUnknownKeys(["require_session", "session_ttl_seconds"])
-            requireSession = try section.bool("require_session", default: true)
-            sessionTTL = try section.integer("session_ttl_seconds", in: 60...86_400, default: sessionTTL)
+            policy = try section.readPolicy()
         }
         var loginTTL = 43_200
         if let section = try section("sessions") {
@@ -339,8 +333,7 @@ struct ConfigReader {
             extraOrigins: extraOrigins,
             logLevel: logLevel
         )
-        config.requireSession = requireSession
-        config.sessionTTLSeconds = sessionTTL
+        config.policy = policy
         config.loginTTLSeconds = loginTTL
         return config
     }
@@ -348,4 +341,60 @@ struct ConfigReader {
 
 extension Character {
     var isASCIIDigit: Bool { isASCII && isNumber }
+}
+
+extension ConfigReader {
+    /// `policy.*`: every rule's setting, money in whole rupees.
+    func readPolicy() throws(ConfigError) -> PolicyConfig {
+        try checkNoUnknownKeys([
+            "require_session", "session_ttl_seconds", "allowed_types", "min_withdrawal_rupees", "max_withdrawal_rupees",
+            "withdrawal_multiple_rupees", "max_withdrawals_per_customer_per_day", "retailer_daily_count_cap",
+            "retailer_daily_amount_cap_rupees", "service_hours", "max_transactions_per_session", "decision_budget_ms",
+        ])
+        var policy = PolicyConfig()
+        policy.requireSession = try bool("require_session", default: true)
+        policy.sessionTTLSeconds = try integer("session_ttl_seconds", in: 60...86_400, default: policy.sessionTTLSeconds)
+        if let value = object["allowed_types"], value != .null {
+            guard case .array(let items) = value, !items.isEmpty else {
+                throw ConfigError(key: name("allowed_types"), "expected a list of service types from 2, 3, 4")
+            }
+            var types = Set<Int>()
+            for item in items {
+                guard let type = item.scalarText.flatMap(Int.init), [2, 3, 4].contains(type) else {
+                    throw ConfigError(key: name("allowed_types"), "expected service types from 2, 3, 4, got \(item.serialized())")
+                }
+                types.insert(type)
+            }
+            policy.allowedTypes = types
+        }
+        policy.minWithdrawalPaise = Int64(try integer("min_withdrawal_rupees", in: 1...10_000, default: 100)) * 100
+        policy.maxWithdrawalPaise = Int64(try integer("max_withdrawal_rupees", in: 1...10_000, default: 10_000)) * 100
+        guard policy.minWithdrawalPaise <= policy.maxWithdrawalPaise else {
+            throw ConfigError(key: name("min_withdrawal_rupees"), "must not be more than max_withdrawal_rupees")
+        }
+        policy.withdrawalMultiplePaise = Int64(try integer("withdrawal_multiple_rupees", in: 1...10_000, default: 50)) * 100
+        policy.maxWithdrawalsPerCustomerPerDay = try integer("max_withdrawals_per_customer_per_day", in: 0...100, default: 5)
+        if object["retailer_daily_count_cap"] != nil, object["retailer_daily_count_cap"] != .null {
+            policy.retailerDailyCountCap = try integer("retailer_daily_count_cap", in: 0...100_000, default: 0)
+        }
+        if object["retailer_daily_amount_cap_rupees"] != nil, object["retailer_daily_amount_cap_rupees"] != .null {
+            policy.retailerDailyAmountCapPaise =
+                Int64(try integer("retailer_daily_amount_cap_rupees", in: 0...100_000_000, default: 0)) * 100
+        }
+        if let hours = try section("service_hours") {
+            try hours.checkNoUnknownKeys(["from", "to"])
+            let from = try hours.string("from")
+            let to = try hours.string("to")
+            guard let start = ServiceHours.minute(from) else {
+                throw ConfigError(key: hours.name("from"), "expected HH:MM (Indian time), got \"\(from)\"")
+            }
+            guard let end = ServiceHours.minute(to), end != start else {
+                throw ConfigError(key: hours.name("to"), "expected HH:MM (Indian time) other than from, got \"\(to)\"")
+            }
+            policy.serviceHours = ServiceHours(from: start, to: end)
+        }
+        policy.maxTransactionsPerSession = try integer("max_transactions_per_session", in: 1...1000, default: 10)
+        policy.decisionBudgetMilliseconds = try integer("decision_budget_ms", in: 100...10_000, default: 3000)
+        return policy
+    }
 }

@@ -6,6 +6,8 @@ public struct DebitHookResult: Sendable, Equatable {
     public var decision: PolicyDecision
     /// True when the client_ref_id had been decided before (the same decision is given again).
     public var isRepeat: Bool
+    /// The language of the hook's gateway session, when it has one (refusal messages follow it).
+    public var language: String? = nil
 }
 
 /// What became of an eko-response, as recorded.
@@ -40,7 +42,8 @@ extension AppDatabase {
         policy: DebitHookPolicy,
         now: Date,
         log: CallbackLogEntry,
-        latency: @escaping @Sendable () -> Double
+        latency: @escaping @Sendable () -> Double,
+        deadline: ContinuousClock.Instant? = nil
     ) async throws -> DebitHookResult {
         try await writer.write { db in
             let session: SessionEvidence
@@ -51,7 +54,11 @@ extension AppDatabase {
                 session = .none
             }
             var sessionID: Int64? = nil
-            if case .found(let found) = session { sessionID = found.id }
+            var language: String? = nil
+            if case .found(let found) = session {
+                sessionID = found.id
+                language = found.language
+            }
 
             let result: DebitHookResult
             if let existing = try TransactionRecord.filter(TransactionRecord.Columns.clientRefId == hook.clientRefID)
@@ -72,7 +79,19 @@ extension AppDatabase {
                 let retailer = try hook.userCode.flatMap {
                     try Retailer.filter(Retailer.Columns.userCode == $0).fetchOne(db)
                 }
-                let decision = policy.evaluate(hook, facts: DebitHookFacts(retailer: retailer, session: session, now: now))
+                let istDay = IndianTime.day(now)
+                let decision: PolicyDecision
+                if let deadline, ContinuousClock.now > deadline {
+                    // The answer (a refusal) has already left: record why, and never as an approval.
+                    decision = .refuse(.storageTimeout)
+                } else {
+                    let facts = DebitHookFacts(
+                        retailer: retailer, session: session,
+                        counters: try Self.counters(for: hook, retailer: retailer, sessionID: sessionID, day: istDay, db: db),
+                        servicePaused: try Self.servicePaused(db), now: now
+                    )
+                    decision = policy.evaluate(hook, facts: facts)
+                }
                 var record = TransactionRecord(
                     id: nil, clientRefId: hook.clientRefID, retailerId: retailer?.id, userCode: hook.userCode,
                     type: hook.type, amountRaw: hook.amountRaw, amountPaise: hook.amountPaise,
@@ -82,18 +101,53 @@ extension AppDatabase {
                     reason: decision.reasonCode, message: decision.message,
                     state: decision.isApproved ? .approved : .refused,
                     reportedTxStatus: nil, reportedAmountPaise: nil, ekoTid: nil, bankRefNum: nil, aadhaarLast4: nil,
-                    decidedAt: now, reportedAt: nil, gatewaySessionId: sessionID, createdAt: now, updatedAt: now
+                    decidedAt: now, reportedAt: nil, gatewaySessionId: sessionID, istDay: istDay, createdAt: now,
+                    updatedAt: now
                 )
                 try record.insert(db)
                 result = DebitHookResult(decision: decision, isRepeat: false)
             }
+            var answered = result
+            answered.language = language
             var entry = log
             entry.outcome = result.decision.isApproved ? "approved" : "refused"
             entry.reason = result.isRepeat ? "repeat:\(result.decision.reasonCode)" : result.decision.reasonCode
             entry.latencyMs = latency()
             try entry.insert(db)
-            return result
+            return answered
         }
+    }
+
+    /// The counts the caps compare against, by indexed queries inside the decision's transaction: two hooks
+    /// cannot both pass the last place under a cap.
+    static func counters(for hook: DebitHook, retailer: Retailer?, sessionID: Int64?, day: String, db: Database) throws
+        -> DebitHookCounters
+    {
+        var counters = DebitHookCounters()
+        if let mobile = hook.customerMobile, !mobile.isEmpty {
+            counters.customerWithdrawalsToday = try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM aeps_transaction
+                WHERE customer_mobile = ? AND ist_day = ? AND type = 2 AND decision = 'approved'
+                """, arguments: [mobile, day]) ?? 0
+        }
+        if let retailerID = retailer?.id {
+            let row = try Row.fetchOne(db, sql: """
+                SELECT COUNT(*) AS n, COALESCE(SUM(amount_paise), 0) AS total FROM aeps_transaction
+                WHERE retailer_id = ? AND ist_day = ? AND type = 2 AND decision = 'approved'
+                """, arguments: [retailerID, day])
+            counters.retailerWithdrawalsToday = row?["n"] ?? 0
+            counters.retailerAmountTodayPaise = row?["total"] ?? 0
+        }
+        if let sessionID {
+            counters.sessionApprovals = try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM aeps_transaction WHERE gateway_session_id = ? AND decision = 'approved'
+                """, arguments: [sessionID]) ?? 0
+        }
+        return counters
+    }
+
+    static func servicePaused(_ db: Database) throws -> Bool {
+        try String.fetchOne(db, sql: "SELECT value FROM setting WHERE name = 'kill_switch'") == "on"
     }
 
     /// Records an eko-response and moves its transaction forward when the report allows it, in one transaction.

@@ -131,6 +131,32 @@ extension AppDatabase {
             }
         }
 
+        migrator.registerMigration("2026-11-25-policy") { db in
+            try db.alter(table: "retailer") { t in
+                t.add(column: "daily_count_cap", .integer)
+                t.add(column: "daily_amount_cap_paise", .integer)
+                t.add(column: "paused", .boolean).notNull().defaults(to: false)
+            }
+            try db.alter(table: "gateway_session") { t in
+                t.add(column: "language", .text)
+            }
+            try db.alter(table: "aeps_transaction") { t in
+                t.add(column: "ist_day", .text)
+            }
+            // Dates are stored as UTC text; the Indian day is 5 h 30 min ahead.
+            try db.execute(sql: "UPDATE aeps_transaction SET ist_day = date(decided_at, '+330 minutes')")
+            // The caps count approved withdrawals per customer, per retailer and per session: keep those fast.
+            try db.create(index: "aeps_transaction_on_customer_day", on: "aeps_transaction", columns: ["customer_mobile", "ist_day"])
+            try db.create(index: "aeps_transaction_on_retailer_day", on: "aeps_transaction", columns: ["retailer_id", "ist_day"])
+            try db.create(index: "aeps_transaction_on_gateway_session", on: "aeps_transaction", columns: ["gateway_session_id"])
+            // Switches that take effect without a restart (the global kill switch).
+            try db.create(table: "setting") { t in
+                t.primaryKey("name", .text)
+                t.column("value", .text).notNull()
+                t.column("updated_at", .datetime).notNull()
+            }
+        }
+
         // Future migrations go here, below the shipped ones.
         return migrator
     }

@@ -22,7 +22,10 @@ extension AppDatabase {
             if try Retailer.filter(Retailer.Columns.userCode == userCode).fetchCount(db) > 0 {
                 throw RetailerError.alreadyExists(userCode: userCode)
             }
-            var retailer = Retailer(id: nil, userCode: userCode, name: name, active: true, createdAt: now, updatedAt: now)
+            var retailer = Retailer(
+                id: nil, userCode: userCode, name: name, active: true, passwordHash: nil, dailyCountCap: nil,
+                dailyAmountCapPaise: nil, paused: false, createdAt: now, updatedAt: now
+            )
             try retailer.insert(db)
             return retailer
         }

@@ -70,12 +70,13 @@ extension AppDatabase {
 
     /// Stores a new gateway session (its token's hash) for a retailer.
     public func createGatewaySession(
-        retailer: Retailer, tokenHash: String, environment: String, issuedVia: String, now: Date, ttlSeconds: Int
+        retailer: Retailer, tokenHash: String, environment: String, issuedVia: String, language: String? = nil,
+        now: Date, ttlSeconds: Int
     ) async throws -> GatewaySession {
         try await writer.write { db in
             var session = GatewaySession(
                 id: nil, tokenHash: tokenHash, retailerId: retailer.id!, userCode: retailer.userCode,
-                environment: environment, issuedVia: issuedVia, createdAt: now,
+                environment: environment, issuedVia: issuedVia, language: language, createdAt: now,
                 expiresAt: now.addingTimeInterval(Double(ttlSeconds)), revokedAt: nil
             )
             try session.insert(db)
@@ -121,6 +122,72 @@ extension AppDatabase {
     public func activeAPIKey(keyHash: String) async throws -> APIKey? {
         try await writer.read { db in
             try APIKey.filter(Column("key_hash") == keyHash && Column("revoked_at") == nil).fetchOne(db)
+        }
+    }
+}
+
+// MARK: - Switches and caps
+
+extension AppDatabase {
+    /// The global kill switch: while on, every debit-hook is refused. Read on every hook, so no restart is needed.
+    public func setServicePaused(_ paused: Bool, now: Date) async throws {
+        try await writer.write { db in
+            try db.execute(sql: """
+                INSERT INTO setting (name, value, updated_at) VALUES ('kill_switch', ?, ?)
+                ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                """, arguments: [paused ? "on" : "off", now])
+        }
+    }
+
+    public func isServicePaused() async throws -> Bool {
+        try await writer.read { db in try Self.servicePaused(db) }
+    }
+
+    /// A retailer's own kill switch.
+    @discardableResult
+    public func setRetailerPaused(userCode: String, paused: Bool, now: Date) async throws -> Retailer {
+        try await updateRetailer(userCode: userCode, now: now) { $0.paused = paused }
+    }
+
+    /// A retailer's daily caps; nil uses the policy's default.
+    @discardableResult
+    public func setRetailerCaps(userCode: String, dailyCount: Int?, dailyAmountPaise: Int64?, now: Date) async throws -> Retailer {
+        try await updateRetailer(userCode: userCode, now: now) {
+            $0.dailyCountCap = dailyCount
+            $0.dailyAmountCapPaise = dailyAmountPaise
+        }
+    }
+
+    private func updateRetailer(userCode: String, now: Date, _ change: @escaping @Sendable (inout Retailer) -> Void)
+        async throws -> Retailer
+    {
+        try await writer.write { db in
+            guard var retailer = try Retailer.filter(Retailer.Columns.userCode == userCode).fetchOne(db) else {
+                throw RetailerError.notFound(userCode: userCode)
+            }
+            change(&retailer)
+            retailer.updatedAt = now
+            try retailer.update(db)
+            return retailer
+        }
+    }
+
+    /// What `aeps policy check` needs: the facts a hook would be decided on now, read without writing anything.
+    public func facts(for hook: DebitHook, sessionToken: String?, now: Date) async throws -> DebitHookFacts {
+        try await writer.read { db in
+            let retailer = try hook.userCode.flatMap { try Retailer.filter(Retailer.Columns.userCode == $0).fetchOne(db) }
+            var session: SessionEvidence = .none
+            if let sessionToken {
+                session = try GatewaySession.filter(Column("token_hash") == SecretToken.hash(sessionToken)).fetchOne(db)
+                    .map { .found($0) } ?? .unknown
+            }
+            var sessionID: Int64?
+            if case .found(let found) = session { sessionID = found.id }
+            return DebitHookFacts(
+                retailer: retailer, session: session,
+                counters: try Self.counters(for: hook, retailer: retailer, sessionID: sessionID, day: IndianTime.day(now), db: db),
+                servicePaused: try Self.servicePaused(db), now: now
+            )
         }
     }
 }

@@ -23,6 +23,11 @@ public struct Retailer: StoredRecord, Equatable {
     public var active: Bool
     /// bcrypt hash of the page password; nil until one is set.
     public var passwordHash: String?
+    /// Per-retailer caps (`aeps retailer set-caps`); nil: the policy's default.
+    public var dailyCountCap: Int?
+    public var dailyAmountCapPaise: Int64?
+    /// The retailer's kill switch (`aeps kill-switch on --user-code C`).
+    public var paused: Bool = false
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -63,6 +68,8 @@ public struct TransactionRecord: StoredRecord, Equatable {
     public var reportedAt: Date?
     /// The gateway session (token) the debit-hook was decided under, when there was one.
     public var gatewaySessionId: Int64?
+    /// The Indian calendar day of the decision (`YYYY-MM-DD`), which the daily caps count by.
+    public var istDay: String?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -118,6 +125,8 @@ public struct GatewaySession: StoredRecord, Equatable {
     public var environment: String
     /// `page` or `api:<key name>`.
     public var issuedVia: String
+    /// The language of this opening: refusal messages follow it.
+    public var language: String?
     public var createdAt: Date
     public var expiresAt: Date
     public var revokedAt: Date?

@@ -1,0 +1,69 @@
+import Foundation
+
+/// The rules' settings (`policy.*` in `aeps.config`), with the defaults of Eko's and NPCI's limits.
+public struct PolicyConfig: Sendable, Equatable {
+    /// `policy.allowed_types`: 2 cash withdrawal, 3 balance enquiry, 4 mini statement.
+    public var allowedTypes: Set<Int> = [2, 3, 4]
+    /// `policy.min_withdrawal_rupees`, `policy.max_withdrawal_rupees`, `policy.withdrawal_multiple_rupees`.
+    public var minWithdrawalPaise: Int64 = 10_000
+    public var maxWithdrawalPaise: Int64 = 1_000_000
+    public var withdrawalMultiplePaise: Int64 = 5_000
+    /// `policy.max_withdrawals_per_customer_per_day`, counted per `customer_id` and Indian calendar day.
+    public var maxWithdrawalsPerCustomerPerDay = 5
+    /// `policy.retailer_daily_count_cap` and `policy.retailer_daily_amount_cap_rupees`: off (nil) by default;
+    /// `aeps retailer set-caps` overrides them per retailer.
+    public var retailerDailyCountCap: Int?
+    public var retailerDailyAmountCapPaise: Int64?
+    /// `policy.service_hours` (`{"from": "08:00", "to": "20:00"}`, Indian time); nil: always open.
+    public var serviceHours: ServiceHours?
+    /// `policy.max_transactions_per_session`: approved hooks per gateway opening.
+    public var maxTransactionsPerSession = 10
+    /// `policy.require_session` and `policy.session_ttl_seconds` (see ``AppConfig``).
+    public var requireSession = true
+    public var sessionTTLSeconds = 900
+    /// `policy.decision_budget_ms`: the answer always leaves within this time.
+    public var decisionBudgetMilliseconds = 3000
+
+    public init() {}
+}
+
+/// Hours of service in Indian time, as minutes since midnight; `from` may be after `to` (open overnight).
+public struct ServiceHours: Sendable, Equatable, CustomStringConvertible {
+    public var from: Int
+    public var to: Int
+
+    public func contains(_ minute: Int) -> Bool {
+        from <= to ? (minute >= from && minute < to) : (minute >= from || minute < to)
+    }
+
+    public var description: String { "\(IndianTime.clock(from))-\(IndianTime.clock(to))" }
+
+    /// Parses `HH:MM`.
+    public static func minute(_ text: String) -> Int? {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]),
+            (0...23).contains(hour), (0...59).contains(minute)
+        else { return nil }
+        return hour * 60 + minute
+    }
+}
+
+/// Indian Standard Time: UTC+05:30 all year (no daylight saving), whatever the server's own time zone.
+public enum IndianTime {
+    static let offsetSeconds = 19_800
+
+    /// The Indian calendar day of an instant, `YYYY-MM-DD`.
+    public static func day(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: offsetSeconds)!
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+    }
+
+    public static func minuteOfDay(_ date: Date) -> Int {
+        let seconds = (Int(date.timeIntervalSince1970.rounded(.down)) + offsetSeconds) % 86_400
+        return (seconds + 86_400) % 86_400 / 60
+    }
+
+    static func clock(_ minute: Int) -> String { String(format: "%02d:%02d", minute / 60, minute % 60) }
+}
