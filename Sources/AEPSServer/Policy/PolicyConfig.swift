@@ -32,6 +32,11 @@ public struct ServiceHours: Sendable, Equatable, CustomStringConvertible {
     public var from: Int
     public var to: Int
 
+    public init(from: Int, to: Int) {
+        self.from = from
+        self.to = to
+    }
+
     public func contains(_ minute: Int) -> Bool {
         from <= to ? (minute >= from && minute < to) : (minute >= from || minute < to)
     }

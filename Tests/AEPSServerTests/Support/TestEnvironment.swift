@@ -117,12 +117,13 @@ struct TestServer {
     /// Registers an active retailer and opens a gateway session for it with `token` (valid 15 minutes from the
     /// pinned clock), as the page would.
     func addRetailer(
-        _ userCode: String = "20810200", name: String = "Test Shop", token: String = defaultGatewayToken
+        _ userCode: String = "20810200", name: String = "Test Shop", token: String = defaultGatewayToken,
+        sessionIssuedAt: Date = pinnedNow, language: String = "en"
     ) async throws {
         let retailer = try await database.addRetailer(userCode: userCode, name: name, now: pinnedNow)
         _ = try await database.createGatewaySession(
             retailer: retailer, tokenHash: SecretToken.hash(token), environment: "uat", issuedVia: "test",
-            now: pinnedNow, ttlSeconds: 900
+            language: language, now: sessionIssuedAt, ttlSeconds: 900
         )
     }
 

@@ -1,0 +1,142 @@
+@testable import AEPSServer
+import EkoSigning
+import Foundation
+import Testing
+
+/// The pure policy, rule by rule and boundary by boundary.
+@Suite struct DebitPolicyTests {
+    static let now = Date(timeIntervalSince1970: 1_700_000_000)  // 2023-11-15 03:43:20 IST
+    static let retailer = Retailer(
+        id: 1, userCode: "20810200", name: "Shop", active: true, passwordHash: nil, dailyCountCap: nil,
+        dailyAmountCapPaise: nil, paused: false, createdAt: now, updatedAt: now
+    )
+    static let session = GatewaySession(
+        id: 7, tokenHash: "h", retailerId: 1, userCode: "20810200", environment: "uat", issuedVia: "page", language: "en",
+        createdAt: now, expiresAt: now.addingTimeInterval(900), revokedAt: nil
+    )
+
+    static func hook(type: String = "2", amount: String? = "500", userCode: String? = "20810200") throws -> DebitHook {
+        var data: [JSONObject.Member] = [.init(key: "type", value: .string(type)), .init(key: "customer_id", value: .string("9876543210"))]
+        if let amount { data.append(.init(key: "amount", value: .string(amount))) }
+        if let userCode { data.append(.init(key: "user_code", value: .string(userCode))) }
+        return try DebitHook(detail: JSONObject([
+            .init(key: "client_ref_id", value: .string("R1")),
+            .init(key: "request_hash_params", value: .array([.string("customer_id"), .string("amount"), .string("user_code")])),
+            .init(key: "data", value: .object(JSONObject(data))),
+        ]))
+    }
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        var label: String
+        var type = "2"
+        var amount: String? = "500"
+        var userCode: String? = "20810200"
+        var retailer: Retailer? = DebitPolicyTests.retailer
+        var session: SessionEvidence = .found(DebitPolicyTests.session)
+        var counters = DebitHookCounters()
+        var paused = false
+        var now = DebitPolicyTests.now
+        var configure: @Sendable (inout PolicyConfig) -> Void = { _ in }
+        var expected: RefusalCode?
+        var testDescription: String { label }
+    }
+
+    static let cases: [Case] = [
+        Case(label: "₹500 withdrawal approved", expected: nil),
+        Case(label: "₹99 below the minimum", amount: "99", expected: .amountBelowMinimum),
+        Case(label: "₹100 is the minimum", amount: "100", expected: nil),
+        Case(label: "₹10,000 is the maximum", amount: "10000", expected: nil),
+        Case(label: "₹10,050 above the maximum", amount: "10050", expected: .amountAboveMaximum),
+        Case(label: "₹125 not a multiple of ₹50", amount: "125", expected: .amountNotMultiple),
+        Case(label: "₹150 is a multiple of ₹50", amount: "150", expected: nil),
+        Case(label: "\"500.00\" is plain", amount: "500.00", expected: nil),
+        Case(label: "\"500.50\" is not a multiple", amount: "500.50", expected: .amountNotMultiple),
+        Case(label: "\"5e2\" is not plain", amount: "5e2", expected: .invalidAmount),
+        Case(label: "\"-100\" is not plain", amount: "-100", expected: .invalidAmount),
+        Case(label: "\"1,000\" is not plain", amount: "1,000", expected: .invalidAmount),
+        Case(label: "\" 500\" is not plain", amount: " 500", expected: .invalidAmount),
+        Case(label: "\"500.123\" is not plain", amount: "500.123", expected: .invalidAmount),
+        Case(label: "empty amount", amount: "", expected: .invalidAmount),
+        Case(label: "missing amount", amount: nil, expected: .invalidAmount),
+        Case(label: "\"0\" is not an amount", amount: "0", expected: .invalidAmount),
+        Case(label: "balance enquiry needs no amount", type: "3", amount: nil, expected: nil),
+        Case(label: "mini statement needs no amount", type: "4", amount: "", expected: nil),
+        Case(label: "Aadhaar Pay (5) not allowed", type: "5", expected: .typeNotAllowed),
+        Case(label: "type not a number", type: "x", expected: .typeNotAllowed),
+        Case(label: "mini statement switched off", type: "4", amount: nil, configure: { $0.allowedTypes = [2, 3] }, expected: .typeNotAllowed),
+        Case(label: "4 withdrawals today: a fifth is fine", counters: .init(customerWithdrawalsToday: 4), expected: nil),
+        Case(label: "5 withdrawals today: no sixth", counters: .init(customerWithdrawalsToday: 5), expected: .customerDailyLimit),
+        Case(label: "customer limit does not stop a balance enquiry", type: "3", amount: nil,
+             counters: .init(customerWithdrawalsToday: 9), expected: nil),
+        Case(label: "retailer count cap off by default", counters: .init(retailerWithdrawalsToday: 1000), expected: nil),
+        Case(label: "retailer count cap reached", counters: .init(retailerWithdrawalsToday: 3),
+             configure: { $0.retailerDailyCountCap = 3 }, expected: .retailerDailyCountCap),
+        Case(label: "retailer count cap not yet reached", counters: .init(retailerWithdrawalsToday: 2),
+             configure: { $0.retailerDailyCountCap = 3 }, expected: nil),
+        Case(label: "retailer amount cap exactly met", counters: .init(retailerAmountTodayPaise: 1_950_000),
+             configure: { $0.retailerDailyAmountCapPaise = 2_000_000 }, expected: nil),
+        Case(label: "retailer amount cap exceeded by this one", counters: .init(retailerAmountTodayPaise: 1_960_000),
+             configure: { $0.retailerDailyAmountCapPaise = 2_000_000 }, expected: .retailerDailyAmountCap),
+        Case(label: "per-retailer cap overrides the default",
+             retailer: { var r = DebitPolicyTests.retailer; r.dailyCountCap = 1; return r }(),
+             counters: .init(retailerWithdrawalsToday: 1), configure: { $0.retailerDailyCountCap = 100 }, expected: .retailerDailyCountCap),
+        Case(label: "global kill switch", paused: true, expected: .servicePaused),
+        Case(label: "retailer kill switch", retailer: { var r = DebitPolicyTests.retailer; r.paused = true; return r }(),
+             expected: .retailerPaused),
+        Case(label: "disabled retailer", retailer: { var r = DebitPolicyTests.retailer; r.active = false; return r }(),
+             expected: .retailerDisabled),
+        Case(label: "unknown retailer", retailer: nil, session: .none, expected: .unknownRetailer),
+        Case(label: "no user code", userCode: nil, expected: .missingUserCode),
+        Case(label: "no session", session: .none, expected: .sessionMissing),
+        Case(label: "no session allowed when not required", session: .none, configure: { $0.requireSession = false }, expected: nil),
+        Case(label: "unknown session", session: .unknown, expected: .sessionUnknown),
+        Case(label: "session expired at its second", now: DebitPolicyTests.now.addingTimeInterval(900), expected: .sessionExpired),
+        Case(label: "session alive a second before", now: DebitPolicyTests.now.addingTimeInterval(899), expected: nil),
+        Case(label: "session's transactions used up", counters: .init(sessionApprovals: 10), expected: .sessionTransactionLimit),
+        Case(label: "inside hours of service (03:43 IST in 00:00-06:00)",
+             configure: { $0.serviceHours = ServiceHours(from: 0, to: 360) }, expected: nil),
+        Case(label: "outside hours of service (03:43 IST, 08:00-20:00)",
+             configure: { $0.serviceHours = ServiceHours(from: 480, to: 1200) }, expected: .outsideServiceHours),
+        Case(label: "overnight hours include 03:43 IST (22:00-06:00)",
+             configure: { $0.serviceHours = ServiceHours(from: 1320, to: 360) }, expected: nil),
+        Case(label: "custom limits: ₹20 step", amount: "120", configure: { $0.withdrawalMultiplePaise = 2_000 }, expected: nil),
+    ]
+
+    @Test(arguments: cases)
+    func rule(_ testCase: Case) throws {
+        var config = PolicyConfig()
+        testCase.configure(&config)
+        let hook = try Self.hook(type: testCase.type, amount: testCase.amount, userCode: testCase.userCode)
+        let facts = DebitHookFacts(
+            retailer: testCase.retailer, session: testCase.session, counters: testCase.counters,
+            servicePaused: testCase.paused, now: testCase.now
+        )
+        let decision = DebitHookPolicy(config).evaluate(hook, facts: facts)
+        #expect(decision == (testCase.expected.map(PolicyDecision.refuse) ?? .approve))
+    }
+
+    @Test func explainListsEveryRuleEvenAfterAFailure() throws {
+        let facts = DebitHookFacts(retailer: Self.retailer, session: .none, counters: .init(customerWithdrawalsToday: 5), now: Self.now)
+        let verdicts = DebitHookPolicy().explain(try Self.hook(amount: "125"), facts: facts)
+        #expect(verdicts.compactMap { $0.refusal } == [RefusalCode.sessionMissing, .amountNotMultiple, .customerDailyLimit])
+        #expect(verdicts.count >= 14)
+    }
+
+    @Test func everyRefusalHasAnEnglishAndAHindiMessage() {
+        for code in RefusalCode.allCases {
+            let english = code.message(language: "en")
+            let hindi = code.message(language: "hi")
+            #expect(!english.isEmpty && !hindi.isEmpty && english != hindi, "\(code)")
+            #expect(hindi.unicodeScalars.contains { (0x0900...0x097F).contains($0.value) }, "\(code) is not in Hindi")
+            #expect(code.message == english)
+        }
+    }
+
+    @Test(arguments: [
+        (1_699_986_599.0, "2023-11-14"),  // 23:59:59 IST is 18:29:59 UTC
+        (1_699_986_600.0, "2023-11-15"),  // 00:00:00 IST
+    ] as [(Double, String)])
+    func theDayIsIndian(seconds: Double, day: String) {
+        #expect(IndianTime.day(Date(timeIntervalSince1970: seconds)) == day)
+    }
+}
