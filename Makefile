@@ -5,6 +5,7 @@
 #   make test    install what is needed (Chromium too) and run the whole test suite; screenshots of the
 #                retailer page land in .build/screenshots/
 #   make build   release build only (.build/release/aeps)
+#   make bench   debit-hook decision latency with 0 and with 1,000,000 transactions stored (release build)
 #   make deps    install the system packages (Debian; as root, or with sudo)
 #   make clean   remove build output (never the database or certificates)
 
@@ -19,7 +20,7 @@ TEST_PACKAGES := chromium fonts-dejavu-core fonts-lohit-deva
 # Eko's public UAT access key (protocol §2): used by `make run` only when EKO_ACCESS_KEY is not set.
 UAT_ACCESS_KEY := d2fe1d99-6298-4af2-8cc5-d97dcf46df30
 
-.PHONY: run test build deps test-deps install-packages clean
+.PHONY: run test bench build deps test-deps install-packages clean
 
 deps:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PACKAGES)"
@@ -49,6 +50,10 @@ run: build
 test: test-deps
 	swift build --build-tests
 	swift test
+
+bench: deps
+	swift build -c release --product aeps-bench
+	.build/release/aeps-bench 1000000
 
 clean:
 	rm -rf .build

@@ -57,6 +57,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .executableTarget(
+            name: "aeps-bench",
+            dependencies: [
+                "AEPSServer",
+                "EkoSigning",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .testTarget(
             name: "EkoSigningTests",
             dependencies: ["EkoSigning"]

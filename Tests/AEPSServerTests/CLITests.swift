@@ -213,11 +213,56 @@ import Testing
         #expect(try await server.terminate() == 0)
     }
 
+    @Test func killSwitchesCapsAndThePolicyAreManagedFromTheCommandLine() async throws {
+        let cli = try runner(["policy": #"{"service_hours": {"from": "08:00", "to": "20:00"}, "retailer_daily_count_cap": 50}"#])
+        #expect(try await cli.run(["retailer", "add", "--user-code", "20810200", "--name", "Shop"]).status == 0)
+        let on = try await cli.run(["kill-switch", "on"])
+        #expect(on.stdout.contains("every debit-hook is refused"))
+        #expect(try await cli.run(["kill-switch", "on", "--user-code", "20810200"]).status == 0)
+        let caps = try await cli.run(["retailer", "set-caps", "--user-code", "20810200", "--daily-count", "20", "--daily-amount", "50000"])
+        #expect(caps.stdout == "caps for 20810200: 20 withdrawals and ₹50000.00 per day\n")
+        let show = try await cli.run(["policy", "show"])
+        #expect(show.stdout.contains("kill switch: ON"))
+        #expect(show.stdout.contains("cash withdrawal: ₹100.00 to ₹10000.00, multiples of ₹50.00"))
+        #expect(show.stdout.contains("per customer: at most 5"))
+        #expect(show.stdout.contains("per retailer: 50 withdrawals"))
+        #expect(show.stdout.contains("hours of service: 08:00-20:00 IST"))
+        #expect(show.stdout.contains("retailer 20810200 (Shop): kill switch on, 20 withdrawals/day, ₹50000.00/day"))
+        #expect(try await cli.run(["kill-switch", "off"]).status == 0)
+        #expect(try await cli.run(["policy", "show"]).stdout.contains("kill switch: off"))
+        let bad = try await cli.run(["kill-switch", "maybe"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("on or off"))
+        let badCaps = try await cli.run(["retailer", "set-caps", "--user-code", "20810200", "--daily-count", "lots", "--daily-amount", "default"])
+        #expect(badCaps.stderr.hasPrefix("aeps: --daily-count:"))
+    }
+
+    @Test func policyCheckExplainsASavedHookWithoutRecordingIt() async throws {
+        let cli = try runner(["policy": #"{"require_session": false}"#])
+        #expect(try await cli.run(["retailer", "add", "--user-code", "20810200", "--name", "Shop"]).status == 0)
+        try debitHookBody(amount: #""125""#, session: nil).write(toFile: cli.directory.path("hook.json"), atomically: true, encoding: .utf8)
+        let check = try await cli.run(["policy", "check", "--file", "hook.json"])
+        #expect(check.status == 0, "\(check.stderr)")
+        #expect(check.stdout.contains("pass"))
+        #expect(check.stdout.contains("FAIL amount_not_multiple"))
+        #expect(check.stdout.contains("decision: refuse amount_not_multiple"))
+        let asOther = try await cli.run(["policy", "check", "--file", "hook.json", "--user-code", "99999999"])
+        #expect(asOther.stdout.contains("FAIL unknown_retailer"))
+        let rows = try await DatabaseQueue(path: cli.directory.path("data/aeps.sqlite")).read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM aeps_transaction")
+        }
+        #expect(rows == 0)
+        let missing = try await cli.run(["policy", "check", "--file", "nope.json"])
+        #expect(missing.stderr == "aeps: --file: cannot read nope.json\n")
+    }
+
     @Test func helpIsFriendly() async throws {
         let cli = try runner()
         let help = try await cli.run(["--help"])
         #expect(help.status == 0)
-        for command in ["serve", "migrate", "retailer", "api-key", "sign", "dev-cert"] { #expect(help.stdout.contains(command)) }
+        for command in ["serve", "migrate", "retailer", "api-key", "kill-switch", "policy", "sign", "dev-cert"] {
+            #expect(help.stdout.contains(command))
+        }
         let retailerHelp = try await cli.run(["retailer", "add", "--help"])
         #expect(retailerHelp.stdout.contains("--user-code"))
         #expect(retailerHelp.stdout.contains("--config"))

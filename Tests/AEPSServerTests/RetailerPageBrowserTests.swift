@@ -189,7 +189,8 @@ struct Chromium {
     {
         do {
             return try await runOnce(url: url, width: width, height: height, output: output, profile: profile, allowPopups: allowPopups)
-        } catch is CommandLineTimeout {
+        } catch let hang as CommandLineTimeout {
+            FileHandle.standardError.write(Data("chromium hung; retrying once. Its log ends:\n\(hang.stderr)\n".utf8))
             return try await runOnce(
                 url: url, width: width, height: height, output: output, profile: profile + "-again", allowPopups: allowPopups
             )

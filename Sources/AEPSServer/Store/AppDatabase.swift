@@ -95,7 +95,8 @@ public struct SupersededDatabaseError: Error, CustomStringConvertible {
 }
 
 extension AppDatabase {
-    /// Direct write access for tests that must set up states no public method produces (e.g. a newer schema).
+    /// Direct write access for tests and the benchmark, which must set up states no public method produces
+    /// (a newer schema, a million rows of history).
     package func writerForTests(_ updates: @escaping @Sendable (Database) throws -> Void) async throws {
         try await writer.write(updates)
     }

@@ -97,6 +97,27 @@ public struct CallbackLogEntry: StoredRecord, Equatable {
     public var bodyBytes: Int
     public var latencyMs: Double
 
+    /// A log row for a request just received; the outcome, reason and latency are filled in as it is handled.
+    public init(
+        id: Int64? = nil, receivedAt: Date, requestId: String, remoteAddress: String? = nil, origin: String? = nil,
+        action: String? = nil, clientRefId: String? = nil, httpStatus: Int = 200, outcome: String = "rejected",
+        reason: String? = nil, body: String? = nil, bodyBytes: Int = 0, latencyMs: Double = 0
+    ) {
+        self.id = id
+        self.receivedAt = receivedAt
+        self.requestId = requestId
+        self.remoteAddress = remoteAddress
+        self.origin = origin
+        self.action = action
+        self.clientRefId = clientRefId
+        self.httpStatus = httpStatus
+        self.outcome = outcome
+        self.reason = reason
+        self.body = body
+        self.bodyBytes = bodyBytes
+        self.latencyMs = latencyMs
+    }
+
     public static let databaseTableName = "callback_log"
 }
 
