@@ -37,8 +37,8 @@ struct AEPS: AsyncParsableCommand {
             access_key_file in the configuration; it is never written in aeps.config itself.
             """,
         subcommands: [
-            Serve.self, Migrate.self, RetailerCommand.self, APIKeyCommand.self, KillSwitch.self, PolicyCommand.self, Sign.self,
-            DevCert.self,
+            Serve.self, Migrate.self, RetailerCommand.self, APIKeyCommand.self, KillSwitch.self, PolicyCommand.self,
+            Inquire.self, Sign.self, DevCert.self,
         ]
     )
 }

@@ -57,6 +57,8 @@ public struct AppConfig: Sendable, Equatable {
     public var ekoAPIBase: String
     public var extraOrigins: [String]
     public var logLevel: String
+    /// How long one call to Eko's server API may wait for its answer (`eko.read_timeout_ms`).
+    public var ekoReadTimeoutMilliseconds = 10_000
     /// The debit-hook rules (`policy.*`).
     public var policy = PolicyConfig()
     /// Lifetime of a retailer's sign-in on the page (`sessions.login_ttl_seconds`).
@@ -284,8 +286,10 @@ struct ConfigReader {
         var gatewayOrigin = AppConfig.defaultGatewayOrigin(environment)
         var apiBase = AppConfig.defaultAPIBase(environment)
         var extraOrigins: [String] = []
+        var ekoReadTimeout = 10_000
         if let section = try section("eko") {
-            try section.checkNoUnknownKeys(["gateway_origin", "api_base", "extra_origins"])
+            try section.checkNoUnknownKeys(["gateway_origin", "api_base", "extra_origins", "read_timeout_ms"])
+            ekoReadTimeout = try section.integer("read_timeout_ms", in: 100...60_000, default: ekoReadTimeout)
             if let origin = try section.optionalString("gateway_origin") {
                 gatewayOrigin = try section.origin(origin, key: "gateway_origin")
             }
@@ -334,6 +338,7 @@ struct ConfigReader {
             logLevel: logLevel
         )
         config.policy = policy
+        config.ekoReadTimeoutMilliseconds = ekoReadTimeout
         config.loginTTLSeconds = loginTTL
         return config
     }

@@ -157,6 +157,25 @@ extension AppDatabase {
             }
         }
 
+        migrator.registerMigration("2026-11-25-eko-calls") { db in
+            // Every call to Eko's server API: what was asked, how long it took, what came back (masked).
+            try db.create(table: "eko_call") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("called_at", .datetime).notNull()
+                t.column("operation", .text).notNull()
+                t.column("reference", .text).notNull()
+                t.column("attempt", .integer).notNull()
+                t.column("http_status", .integer)
+                t.column("eko_status", .integer)
+                t.column("tx_status", .integer)
+                t.column("outcome", .text).notNull()
+                t.column("note", .text)
+                t.column("body", .text)
+                t.column("latency_ms", .double).notNull()
+            }
+            try db.create(index: "eko_call_on_reference", on: "eko_call", columns: ["reference"])
+        }
+
         // Future migrations go here, below the shipped ones.
         return migrator
     }
