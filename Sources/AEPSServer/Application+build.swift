@@ -15,19 +15,23 @@ public struct AppDependencies: Sendable {
     public var logger: Logger
     /// The folder served at `/` (the retailer page and its files).
     public var publicDirectory: String
+    /// Settles reported results against Eko's own answer; nil only in tests that do not look at money.
+    public var settler: Settler?
 
     public init(
         database: AppDatabase,
         signer: EkoSigner,
         clock: @escaping @Sendable () -> Date = { Date() },
         logger: Logger,
-        publicDirectory: String = "public"
+        publicDirectory: String = "public",
+        settler: Settler? = nil
     ) {
         self.database = database
         self.signer = signer
         self.clock = clock
         self.logger = logger
         self.publicDirectory = publicDirectory
+        self.settler = settler
     }
 }
 
@@ -66,7 +70,8 @@ public func buildRouter(config: AppConfig, dependencies: AppDependencies) -> Rou
         policy: DebitHookPolicy(config.policy),
         clock: dependencies.clock,
         trustForwardedFor: config.http.trustForwardedFor,
-        language: config.language
+        language: config.language,
+        settler: dependencies.settler
     ).addRoutes(to: router, path: config.callbackPath, allowedOrigins: config.allowedOrigins)
     let issuer = GatewaySessionIssuer(
         database: dependencies.database, config: config, signer: dependencies.signer, clock: dependencies.clock

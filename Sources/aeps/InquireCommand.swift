@@ -28,10 +28,10 @@ struct Inquire: AsyncParsableCommand {
         let database = try openDatabase(options)
         var logger = Logger(label: "aeps")
         logger.logLevel = .warning
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        let client = EkoClient(config: config, signer: EkoSigner(accessKey: key), http: http, database: database, logger: logger)
+        let client = EkoClient(
+            config: config, signer: EkoSigner(accessKey: key), http: HTTPClient.shared, database: database, logger: logger
+        )
         let outcome = tid ? await client.inquire(tid: reference) : await client.inquire(clientRefID: reference)
-        try await http.shutdown()
         switch outcome {
         case .unavailable(let reason):
             throw CommandError("no answer from Eko for \(reference): \(reason)")

@@ -1,5 +1,6 @@
 import AEPSServer
 import ArgumentParser
+import AsyncHTTPClient
 import EkoSigning
 import Foundation
 import Hummingbird
@@ -32,9 +33,17 @@ struct Serve: AsyncParsableCommand {
 
         let database = try AppDatabase.open(path: config.databasePath)
         // Built before migrating so every configuration problem (TLS files too) is reported before any write.
+        let signer = EkoSigner(accessKey: accessKey.key)
+        // The process-wide shared client: one connection pool for every call to Eko, nothing to shut down.
+        let http = HTTPClient.shared
+        let settler = Settler(
+            database: database,
+            eko: EkoClient(config: config, signer: signer, http: http, database: database, logger: logger),
+            verifyWithInquiry: config.verifyWithInquiry, clock: { Date() }, logger: logger
+        )
         var app = try buildApplication(
             config: config,
-            dependencies: AppDependencies(database: database, signer: EkoSigner(accessKey: accessKey.key), logger: logger)
+            dependencies: AppDependencies(database: database, signer: signer, logger: logger, settler: settler)
         )
         if try database.isSuperseded() { throw SupersededDatabaseError(path: database.path) }
         if noMigrate {
@@ -49,6 +58,11 @@ struct Serve: AsyncParsableCommand {
         for warning in accessKey.warnings { logger.warning("\(warning)") }
         if config.environment != .production, accessKey.key.isPublicUATKey {
             logger.notice("using Eko's public UAT access key (\(config.environment.rawValue) environment)")
+        }
+        if !config.verifyWithInquiry {
+            logger.warning(
+                "settlement.verify_with_inquiry is false: settlements are made from browser reports and marked unverified"
+            )
         }
         if !config.policy.requireSession {
             logger.warning(

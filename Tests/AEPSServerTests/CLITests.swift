@@ -145,7 +145,7 @@ import Testing
         let cli = try runner()
         let result = try await cli.run(["serve", "--no-migrate"], environment: ["EKO_ACCESS_KEY": uatAccessKey])
         #expect(result.status != 0)
-        #expect(result.stderr.split(separator: "\n").last?.hasPrefix("aeps: --no-migrate: migrations pending") == true)
+        #expect(result.stderr.split(separator: "\n").last?.hasPrefix("aeps: --no-migrate: migrations pending") == true, "\(result.stderr)")
     }
 
     @Test func devCertWritesACertificateAndKeyOnceOnly() async throws {

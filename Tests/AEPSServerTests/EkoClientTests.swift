@@ -13,10 +13,10 @@ import Testing
         let http: HTTPClient
         let client: EkoClient
 
-        static func start(accessKey: String = uatAccessKey, apiBase: String? = nil) async throws -> Bed {
+        static func start(accessKey: String = uatAccessKey, apiBase: String? = nil, readTimeoutMs: Int = 3000) async throws -> Bed {
             let fake = try await FakeEko.start()
             let server = try TestServer(overrides: [
-                "eko": "{\"api_base\": \"\(apiBase ?? fake.apiBase)\", \"read_timeout_ms\": 300}",
+                "eko": "{\"api_base\": \"\(apiBase ?? fake.apiBase)\", \"read_timeout_ms\": \(readTimeoutMs)}",
             ])
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
             let client = EkoClient(
@@ -93,8 +93,8 @@ import Testing
     }
 
     @Test func aSlowAPITimesOutAndIsRetried() async throws {
-        let bed = try await Bed.start()
-        bed.fake.script("client_ref_id:AEPS1", .slow(.seconds(2), FakeEko.inquiry(txStatus: 0)))
+        let bed = try await Bed.start(readTimeoutMs: 300)
+        bed.fake.script("client_ref_id:AEPS1", .slow(.seconds(3), FakeEko.inquiry(txStatus: 0)))
         let outcome = await bed.client.inquire(clientRefID: "AEPS1")
         try await bed.stop()
         guard case .unavailable = outcome else { Issue.record("expected no answer: \(outcome)"); return }

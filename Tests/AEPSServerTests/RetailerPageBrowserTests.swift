@@ -323,12 +323,8 @@ final class StandInGateway: Sendable {
             if let value = try? JSONValue.parse(body.readableBytesView) { recorded.withLockedValue { $0.reports.append(value) } }
             return .noContent
         }
-        let port = try freeLoopbackPort(host: "127.0.0.2")
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.2", port: port)), logger: LogCapture().logger())
-        let task = Task { try await app.runService() }
-        let gateway = StandInGateway(origin: "http://127.0.0.2:\(port)", recorded: recorded, task: task)
-        try await waitUntilListening(host: "127.0.0.2", port: port)
-        return gateway
+        let (port, task) = try await startOnFreePort(router: router, host: "127.0.0.2")
+        return StandInGateway(origin: "http://127.0.0.2:\(port)", recorded: recorded, task: task)
     }
 
     func stop() { task.cancel() }

@@ -113,7 +113,9 @@ import Testing
         #expect(try server.database.migrate().isEmpty)
         #expect(try await server.database.pendingMigrations().isEmpty)
         let applied = try await server.query { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(applied == ["2026-11-25-foundation", "2026-11-25-sessions", "2026-11-25-policy", "2026-11-25-eko-calls"])
+        #expect(applied == [
+            "2026-11-25-foundation", "2026-11-25-sessions", "2026-11-25-policy", "2026-11-25-eko-calls", "2026-11-25-settlement",
+        ])
     }
 
     @Test func aDatabaseFromANewerVersionIsRefused() async throws {

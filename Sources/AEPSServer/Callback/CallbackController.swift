@@ -26,6 +26,8 @@ public struct CallbackController: Sendable {
     let trustForwardedFor: Bool
     /// The language of refusals when the hook's session does not say (`language` in `aeps.config`).
     let language: String
+    /// Checks a reported result with Eko right after the answer, in the background.
+    let settler: Settler?
 
     /// Mounts `OPTIONS` and `POST` on the callback path, with the gateway's CORS and JSON errors around them.
     func addRoutes(to router: Router<AppRequestContext>, path: String, allowedOrigins: [String]) {
@@ -235,6 +237,10 @@ public struct CallbackController: Sendable {
                 "outcome": "\(outcome.rawValue)", "latency_ms": "\(Int(latency().rounded()))",
             ]
         )
+        if outcome == .stateUpdated, let settler, let clientRefID = response.clientRefID {
+            // The browser's report is a claim: money follows Eko's own answer, asked for now, after this answer.
+            Task { await settler.verify(clientRefID: clientRefID, reported: response) }
+        }
         return JSONResponse.make(.ok, [
             ("status", .string("received")),
             ("client_ref_id", response.clientRefID.map(JSONValue.string) ?? .null),

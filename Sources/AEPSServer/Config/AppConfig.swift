@@ -57,6 +57,8 @@ public struct AppConfig: Sendable, Equatable {
     public var ekoAPIBase: String
     public var extraOrigins: [String]
     public var logLevel: String
+    /// Settle only on Eko's own Transaction Inquiry (`settlement.verify_with_inquiry`, default true).
+    public var verifyWithInquiry = true
     /// How long one call to Eko's server API may wait for its answer (`eko.read_timeout_ms`).
     public var ekoReadTimeoutMilliseconds = 10_000
     /// The debit-hook rules (`policy.*`).
@@ -230,7 +232,7 @@ struct ConfigReader {
     mutating func readAppConfig() throws(ConfigError) -> AppConfig {
         try checkNoUnknownKeys([
             "environment", "partner_name", "initiator_logo_url", "initiator_id", "developer_key", "language",
-            "callback_url", "access_key_file", "http", "tls", "database", "eko", "policy", "sessions", "log",
+            "callback_url", "access_key_file", "http", "tls", "database", "eko", "policy", "sessions", "settlement", "log",
         ])
         let environmentName = try oneOf("environment", AppConfig.Environment.allCases.map(\.rawValue))
         let environment = AppConfig.Environment(rawValue: environmentName)!
@@ -313,6 +315,12 @@ struct ConfigReader {
             loginTTL = try section.integer("login_ttl_seconds", in: 300...2_592_000, default: loginTTL)
         }
 
+        var verifyWithInquiry = true
+        if let section = try section("settlement") {
+            try section.checkNoUnknownKeys(["verify_with_inquiry"])
+            verifyWithInquiry = try section.bool("verify_with_inquiry", default: true)
+        }
+
         var logLevel = "info"
         if let section = try section("log") {
             try section.checkNoUnknownKeys(["level"])
@@ -339,6 +347,7 @@ struct ConfigReader {
         )
         config.policy = policy
         config.ekoReadTimeoutMilliseconds = ekoReadTimeout
+        config.verifyWithInquiry = verifyWithInquiry
         config.loginTTLSeconds = loginTTL
         return config
     }

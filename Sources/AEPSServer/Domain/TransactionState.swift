@@ -16,6 +16,13 @@ public enum TransactionState: String, Sendable, Codable, CaseIterable {
     case refundPending = "refund_pending"
     /// Eko reported "refunded" (tx_status 4). Final.
     case refunded
+    /// Eko's own Transaction Inquiry confirmed the success and its amount: one settlement row exists. Final but for
+    /// a later refund (which adds a reversal row).
+    case settled
+    /// Eko's inquiry confirmed that nothing was paid out (failed), or it was not a withdrawal. Final.
+    case closed
+    /// Eko's answers disagree with each other or with the approval (status or amount): a person must look.
+    case needsAttention = "needs_attention"
 
     /// The state an eko-response's `tx_status` reports (protocol §6), or nil for an unknown code.
     public init?(txStatus: Int) {
@@ -33,16 +40,21 @@ public enum TransactionState: String, Sendable, Codable, CaseIterable {
     /// Whether a report may move a transaction from this state to `next`. Moving to the same state is not a move.
     public func canMove(to next: TransactionState) -> Bool {
         switch self {
-        case .refused, .failed, .refunded:
+        case .refused, .refunded, .closed, .needsAttention:
             false
+        case .failed:
+            next == .closed || next == .needsAttention
+        case .settled:
+            next == .refunded || next == .refundPending
         case .approved:
             next != .approved && next != .refused
         case .pending, .hold:
-            [.pending, .hold, .success, .failed, .refundPending, .refunded].contains(next) && next != self
+            [.pending, .hold, .success, .failed, .refundPending, .refunded, .settled, .closed, .needsAttention]
+                .contains(next) && next != self
         case .success:
-            next == .refundPending || next == .refunded
+            [.refundPending, .refunded, .settled, .closed, .needsAttention].contains(next)
         case .refundPending:
-            next == .refunded
+            next == .refunded || next == .needsAttention
         }
     }
 }

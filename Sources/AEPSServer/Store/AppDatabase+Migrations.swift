@@ -176,6 +176,27 @@ extension AppDatabase {
             try db.create(index: "eko_call_on_reference", on: "eko_call", columns: ["reference"])
         }
 
+        migrator.registerMigration("2026-11-25-settlement") { db in
+            // Money follows Eko's own answer: one settlement row per withdrawal, one reversal row per refund of a
+            // settled one. The unique key makes a second credit impossible, whatever runs twice.
+            try db.create(table: "settlement") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("kind", .text).notNull().check(sql: "kind IN ('settlement', 'reversal')")
+                t.column("client_ref_id", .text).notNull().references("aeps_transaction", column: "client_ref_id")
+                t.column("retailer_id", .integer).references("retailer")
+                t.column("user_code", .text)
+                t.column("eko_tid", .text)
+                t.column("bank_ref_num", .text)
+                t.column("amount_paise", .integer).notNull()
+                t.column("commission_paise", .integer)
+                t.column("tds_paise", .integer)
+                t.column("verified_by", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.uniqueKey(["client_ref_id", "kind"])
+            }
+            try db.create(index: "settlement_on_retailer", on: "settlement", columns: ["retailer_id"])
+        }
+
         // Future migrations go here, below the shipped ones.
         return migrator
     }

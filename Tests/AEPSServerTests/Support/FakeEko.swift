@@ -71,10 +71,7 @@ final class FakeEko: Sendable {
                 return Response(status: .ok, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: text)))
             }
         }
-        let port = try freeLoopbackPort()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: LogCapture().logger())
-        let task = Task { try await app.runService() }
-        try await waitUntilListening(host: "127.0.0.1", port: port)
+        let (port, task) = try await startOnFreePort(router: router, host: "127.0.0.1")
         return FakeEko(port: port, script: script, seen: seen, task: task)
     }
 
@@ -88,4 +85,18 @@ final class FakeEko: Sendable {
         "customer_id": "9876543210", "client_ref_id": "AEPS1700000000123"}}
         """
     }
+}
+
+/// Starts a small server on a port the system picks (port 0, so parallel tests never collide) and returns the
+/// port it got and the task that runs it.
+func startOnFreePort(router: Router<BasicRequestContext>, host: String) async throws -> (Int, Task<Void, any Error>) {
+    let bound = AsyncStream<Int>.makeStream()
+    let app = Application(
+        router: router, configuration: .init(address: .hostname(host, port: 0)),
+        onServerRunning: { channel in bound.continuation.yield(channel.localAddress?.port ?? 0) },
+        logger: LogCapture().logger()
+    )
+    let task = Task { try await app.runService() }
+    for await port in bound.stream { return (port, task) }
+    throw CommandLineTimeout(waitingFor: "a test server on \(host)", stderr: "")
 }
