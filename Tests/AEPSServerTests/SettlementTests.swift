@@ -84,6 +84,17 @@ import Testing
             _ = try await postCallback(client, ekoResponseBody())  // the same report again
         }
         #expect(await bed.settler.verify(clientRefID: "AEPS1700000000123") == .unchanged)
+        try await bed.server.database.createAPIKey(name: "portal", keyHash: SecretToken.hash("aeps_k"), now: pinnedNow)
+        try await bed.app().test(.router) { client in
+            try await client.execute(
+                uri: "/api/v1/transactions/AEPS1700000000123", method: .get, headers: [.authorization: "Bearer aeps_k"]
+            ) { response in
+                let json = try JSONValue.parse(String(buffer: response.body))
+                #expect(json["state"] == .string("settled"))
+                #expect(json["settlements"]?.serialized().contains(#""kind":"settlement","amount_paise":50000"#) == true)
+                #expect(json["settlements"]?.serialized().contains(#""verified_by":"inquiry""#) == true)
+            }
+        }
         try await bed.stop()
         #expect(try await bed.ledger() == [[
             "kind": "settlement", "amount_paise": "50000", "commission_paise": "150", "tds_paise": "8", "verified_by": "inquiry",

@@ -43,6 +43,16 @@ struct PartnerAPIController {
             throw APIError(status: .notFound, code: "not_found", message: "no transaction with client_ref_id \(clientRefID)")
         }
         let iso = ISO8601DateFormatter()
+        let ledger = try await database.settlements(clientRefID: clientRefID).map { row -> JSONValue in
+            .object(JSONObject([
+                .init(key: "kind", value: .string(row.kind)),
+                .init(key: "amount_paise", value: .number(String(row.amountPaise))),
+                .init(key: "commission_paise", value: row.commissionPaise.map { .number(String($0)) } ?? .null),
+                .init(key: "tds_paise", value: row.tdsPaise.map { .number(String($0)) } ?? .null),
+                .init(key: "verified_by", value: .string(row.verifiedBy)),
+                .init(key: "at", value: .string(iso.string(from: row.createdAt))),
+            ]))
+        }
         func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
         func number(_ value: Int64?) -> JSONValue { value.map { .number(String($0)) } ?? .null }
         return JSONResponse.make(.ok, [
@@ -62,6 +72,7 @@ struct PartnerAPIController {
             ("aadhaar_last4", text(record.aadhaarLast4)),
             ("decided_at", .string(iso.string(from: record.decidedAt))),
             ("reported_at", text(record.reportedAt.map(iso.string))),
+            ("settlements", .array(ledger)),
         ])
     }
 
