@@ -73,7 +73,11 @@ struct Serve: AsyncParsableCommand {
             logger.warning("callback_url is http://: browsers block it from Eko's https gateway; use https://")
         }
 
-        app.addServices(DatabaseCloser(database: database))
+        // Services stop in reverse order: the server, then the sweeper, then the database.
+        app.addServices(
+            DatabaseCloser(database: database),
+            Sweeper(database: database, settler: settler, config: config, clock: { Date() }, logger: logger)
+        )
         let scheme = config.tls == nil ? "http" : "https"
         logger.notice(
             "aeps serving",

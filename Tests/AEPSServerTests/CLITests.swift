@@ -1,4 +1,5 @@
 import AEPSServer
+import EkoSigning
 import Foundation
 import GRDB
 import Testing
@@ -254,6 +255,42 @@ import Testing
         #expect(rows == 0)
         let missing = try await cli.run(["policy", "check", "--file", "nope.json"])
         #expect(missing.stderr == "aeps: --file: cannot read nope.json\n")
+    }
+
+    @Test func exportWritesMaskedCSVAndJSON() async throws {
+        let cli = try runner()
+        #expect(try await cli.run(["retailer", "add", "--user-code", "20810200", "--name", "Shop"]).status == 0)
+        try await DatabaseQueue(path: cli.directory.path("data/aeps.sqlite")).write { db in
+            try db.execute(sql: """
+                INSERT INTO aeps_transaction (client_ref_id, retailer_id, user_code, type, amount_raw, amount_paise,
+                  customer_mobile, request_fingerprint, decision, reason, state, decided_at, ist_day, created_at, updated_at)
+                VALUES ('=HYPERLINK("x")', 1, '20810200', 2, '500', 50000, '9876543210', 'f', 'approved', 'approved',
+                  'settled', '2026-11-25 05:00:00.000', '2026-11-25', '2026-11-25 05:00:00.000', '2026-11-25 05:00:00.000')
+                """)
+            try db.execute(sql: """
+                INSERT INTO settlement (kind, client_ref_id, retailer_id, user_code, amount_paise, commission_paise,
+                  tds_paise, verified_by, created_at)
+                VALUES ('settlement', '=HYPERLINK("x")', 1, '20810200', 50000, 150, 8, 'inquiry', '2026-11-25 05:00:05.000')
+                """)
+        }
+        let csv = try await cli.run(["export", "--format", "csv", "--from", "2026-11-25", "--to", "2026-11-25"])
+        #expect(csv.status == 0, "\(csv.stderr)")
+        let lines = csv.stdout.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[0].hasPrefix("client_ref_id,ist_day,decided_at,user_code"))
+        #expect(lines[1].hasPrefix(#""'=HYPERLINK(""x"")",2026-11-25"#))
+        #expect(lines[1].contains("XXXXXX3210"))
+        #expect(!csv.stdout.contains("9876543210"))
+        #expect(lines[1].contains("500.00,1.50,0.08,inquiry,no"))
+        let json = try await cli.run(["export", "--format", "json"])
+        let items = try JSONValue.parse(json.stdout)
+        guard case .array(let list) = items else { Issue.record("not a list"); return }
+        #expect(list.first?["state"] == .string("settled"))
+        #expect(list.first?["verified_by"] == .string("inquiry"))
+        let none = try await cli.run(["export", "--from", "2026-11-26"])
+        #expect(none.stdout.split(separator: "\n").count == 1)
+        let bad = try await cli.run(["export", "--format", "xml"])
+        #expect(bad.stderr.hasPrefix("aeps: --format:"))
     }
 
     @Test func helpIsFriendly() async throws {

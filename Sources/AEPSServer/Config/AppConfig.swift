@@ -59,6 +59,11 @@ public struct AppConfig: Sendable, Equatable {
     public var logLevel: String
     /// Settle only on Eko's own Transaction Inquiry (`settlement.verify_with_inquiry`, default true).
     public var verifyWithInquiry = true
+    /// The sweeper: how long after approval a missing result is chased (`settlement.result_grace_seconds`), how
+    /// often it looks (`settlement.sweep_interval_seconds`), when it gives up (`settlement.give_up_after_hours`).
+    public var resultGraceSeconds = 120
+    public var sweepIntervalSeconds = 30
+    public var giveUpAfterHours = 48
     /// How long one call to Eko's server API may wait for its answer (`eko.read_timeout_ms`).
     public var ekoReadTimeoutMilliseconds = 10_000
     /// The debit-hook rules (`policy.*`).
@@ -316,9 +321,17 @@ struct ConfigReader {
         }
 
         var verifyWithInquiry = true
+        var resultGrace = 120
+        var sweepInterval = 30
+        var giveUp = 48
         if let section = try section("settlement") {
-            try section.checkNoUnknownKeys(["verify_with_inquiry"])
+            try section.checkNoUnknownKeys([
+                "verify_with_inquiry", "result_grace_seconds", "sweep_interval_seconds", "give_up_after_hours",
+            ])
             verifyWithInquiry = try section.bool("verify_with_inquiry", default: true)
+            resultGrace = try section.integer("result_grace_seconds", in: 10...86_400, default: resultGrace)
+            sweepInterval = try section.integer("sweep_interval_seconds", in: 1...3600, default: sweepInterval)
+            giveUp = try section.integer("give_up_after_hours", in: 1...720, default: giveUp)
         }
 
         var logLevel = "info"
@@ -348,6 +361,9 @@ struct ConfigReader {
         config.policy = policy
         config.ekoReadTimeoutMilliseconds = ekoReadTimeout
         config.verifyWithInquiry = verifyWithInquiry
+        config.resultGraceSeconds = resultGrace
+        config.sweepIntervalSeconds = sweepInterval
+        config.giveUpAfterHours = giveUp
         config.loginTTLSeconds = loginTTL
         return config
     }

@@ -195,6 +195,12 @@ extension AppDatabase {
                 t.uniqueKey(["client_ref_id", "kind"])
             }
             try db.create(index: "settlement_on_retailer", on: "settlement", columns: ["retailer_id"])
+            // The sweeper's bookkeeping: how often Eko was asked, and when to ask next.
+            try db.alter(table: "aeps_transaction") { t in
+                t.add(column: "inquiry_attempts", .integer).notNull().defaults(to: 0)
+                t.add(column: "next_inquiry_at", .datetime)
+            }
+            try db.create(index: "aeps_transaction_on_state_next", on: "aeps_transaction", columns: ["state", "next_inquiry_at"])
         }
 
         // Future migrations go here, below the shipped ones.

@@ -111,8 +111,8 @@ extension AppDatabase {
                     return .reversed
                 }
                 return try move(.refunded, .closed)
-            case .refundPending:
-                _ = try move(.refundPending, .inProgress)
+            case .refundPending, .pending, .hold:
+                _ = try move(reported, .inProgress)
                 return .inProgress
             default:
                 return .inProgress

@@ -70,6 +70,9 @@ public struct TransactionRecord: StoredRecord, Equatable {
     public var gatewaySessionId: Int64?
     /// The Indian calendar day of the decision (`YYYY-MM-DD`), which the daily caps count by.
     public var istDay: String?
+    /// How often the sweeper asked Eko, and when it asks next.
+    public var inquiryAttempts: Int = 0
+    public var nextInquiryAt: Date?
     public var createdAt: Date
     public var updatedAt: Date
 
