@@ -46,16 +46,20 @@ struct RetailerCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
-            let retailers = try await openDatabase(options).retailers()
+            let database = try openDatabase(options)
+            let retailers = try await database.retailers()
             guard !retailers.isEmpty else {
                 print("no retailers registered (add one with: aeps retailer add --user-code C --name N)")
                 return
             }
             let width = max(9, retailers.map(\.userCode.count).max() ?? 0)
-            print("USER CODE".padding(toLength: width, withPad: " ", startingAt: 0) + "  STATUS    NAME")
+            print("USER CODE".padding(toLength: width, withPad: " ", startingAt: 0) + "  STATUS    BALANCE       NAME")
             for retailer in retailers {
                 let status = (retailer.active ? "active" : "disabled").padding(toLength: 8, withPad: " ", startingAt: 0)
-                print(retailer.userCode.padding(toLength: width, withPad: " ", startingAt: 0) + "  \(status)  \(retailer.name)")
+                // Settled withdrawals minus reversals: what the partner owes the retailer from AePS.
+                let balance = ("₹" + Paise.format(try await database.retailerBalance(userCode: retailer.userCode)))
+                    .padding(toLength: 12, withPad: " ", startingAt: 0)
+                print(retailer.userCode.padding(toLength: width, withPad: " ", startingAt: 0) + "  \(status)  \(balance)  \(retailer.name)")
             }
         }
     }

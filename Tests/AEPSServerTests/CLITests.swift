@@ -42,6 +42,7 @@ import Testing
         #expect(list.stdout.contains("20810200"))
         #expect(list.stdout.contains("disabled"))
         #expect(list.stdout.contains("Sharma General Store"))
+        #expect(list.stdout.contains("₹0.00"))
 
         let enabled = try await cli.run(["retailer", "enable", "--user-code", "20810200"])
         #expect(enabled.status == 0)
