@@ -7,37 +7,8 @@ import Testing
 
 /// Eko's Transaction Inquiry against a fake Eko API on loopback: real HTTP, real signatures, every call recorded.
 @Suite struct EkoClientTests {
-    struct Bed {
-        let fake: FakeEko
-        let server: TestServer
-        let http: HTTPClient
-        let client: EkoClient
-
-        static func start(accessKey: String = uatAccessKey, apiBase: String? = nil, readTimeoutMs: Int = 3000) async throws -> Bed {
-            let fake = try await FakeEko.start()
-            let server = try TestServer(overrides: [
-                "eko": "{\"api_base\": \"\(apiBase ?? fake.apiBase)\", \"read_timeout_ms\": \(readTimeoutMs)}",
-            ])
-            let http = HTTPClient(eventLoopGroupProvider: .singleton)
-            let client = EkoClient(
-                config: server.config, signer: EkoSigner(accessKey: EkoAccessKey(accessKey)!), http: http,
-                database: server.database, clock: { Date() }, logger: server.logs.logger(), backoff: { _ in .milliseconds(10) }
-            )
-            return Bed(fake: fake, server: server, http: http, client: client)
-        }
-
-        func stop() async throws {
-            try await http.shutdown()
-            fake.stop()
-        }
-
-        func calls() async throws -> [[String: String?]] {
-            try await server.rows("SELECT reference, attempt, http_status, outcome, eko_status, tx_status FROM eko_call ORDER BY id")
-        }
-    }
-
     @Test func aSuccessfulInquiryIsReadAndRecordedMasked() async throws {
-        let bed = try await Bed.start()
+        let bed = try await EkoTestBed.start()
         bed.fake.script("client_ref_id:AEPS1", .json(200, FakeEko.inquiry(txStatus: 0)))
         let outcome = await bed.client.inquire(clientRefID: "AEPS1")
         try await bed.stop()
@@ -55,7 +26,7 @@ import Testing
     }
 
     @Test func byTidTheOtherPathIsAsked() async throws {
-        let bed = try await Bed.start()
+        let bed = try await EkoTestBed.start()
         bed.fake.script("3210000000", .json(200, FakeEko.inquiry(txStatus: 1)))
         let outcome = await bed.client.inquire(tid: "3210000000")
         try await bed.stop()
@@ -65,7 +36,7 @@ import Testing
     }
 
     @Test func a403IsExplainedAndNotRetried() async throws {
-        let bed = try await Bed.start(accessKey: "11111111-2222-3333-4444-555555555555")
+        let bed = try await EkoTestBed.start(accessKey: "11111111-2222-3333-4444-555555555555")
         let outcome = await bed.client.inquire(clientRefID: "AEPS1")
         try await bed.stop()
         #expect(outcome == .unavailable(reason: "HTTP 403: usually a wrong access key or a stale secret-key-timestamp (Eko FAQ)"))
@@ -74,7 +45,7 @@ import Testing
     }
 
     @Test func serverErrorsAreRetriedWithBackoffUntilAnAnswer() async throws {
-        let bed = try await Bed.start()
+        let bed = try await EkoTestBed.start()
         bed.fake.script("client_ref_id:AEPS1", .json(500, "oops"), .json(503, "busy"), .json(200, FakeEko.inquiry(txStatus: 2)))
         let outcome = await bed.client.inquire(clientRefID: "AEPS1")
         try await bed.stop()
@@ -84,7 +55,7 @@ import Testing
     }
 
     @Test func aMalformedBodyIsNotAnAnswer() async throws {
-        let bed = try await Bed.start()
+        let bed = try await EkoTestBed.start()
         bed.fake.script("client_ref_id:AEPS1", .body("<html>maintenance</html>"))
         let outcome = await bed.client.inquire(clientRefID: "AEPS1")
         try await bed.stop()
@@ -93,7 +64,7 @@ import Testing
     }
 
     @Test func aSlowAPITimesOutAndIsRetried() async throws {
-        let bed = try await Bed.start(readTimeoutMs: 300)
+        let bed = try await EkoTestBed.start(readTimeoutMs: 300)
         bed.fake.script("client_ref_id:AEPS1", .slow(.seconds(3), FakeEko.inquiry(txStatus: 0)))
         let outcome = await bed.client.inquire(clientRefID: "AEPS1")
         try await bed.stop()
@@ -103,7 +74,7 @@ import Testing
 
     @Test func anAPIThatIsDownIsTriedThreeTimes() async throws {
         let closed = try freeLoopbackPort()
-        let bed = try await Bed.start(apiBase: "http://127.0.0.1:\(closed)/ekoapi/v1")
+        let bed = try await EkoTestBed.start(apiBase: "http://127.0.0.1:\(closed)/ekoapi/v1")
         let outcome = await bed.client.inquire(clientRefID: "AEPS1")
         try await bed.stop()
         guard case .unavailable(let reason) = outcome else { Issue.record("expected no answer: \(outcome)"); return }

@@ -8,74 +8,10 @@ import Testing
 
 /// Money follows Eko's own Transaction Inquiry (a fake Eko API on loopback), exactly once.
 @Suite struct SettlementTests {
-    struct Bed {
-        let fake: FakeEko
-        let server: TestServer
-        let http: HTTPClient
-        let settler: Settler
-
-        static func start(verify: Bool = true, apiBase: String? = nil, readTimeoutMs: Int = 3000) async throws -> Bed {
-            let fake = try await FakeEko.start()
-            let server = try TestServer(overrides: [
-                "eko": "{\"api_base\": \"\(apiBase ?? fake.apiBase)\", \"read_timeout_ms\": \(readTimeoutMs)}",
-                "settlement": "{\"verify_with_inquiry\": \(verify)}",
-            ])
-            try await server.addRetailer()
-            let http = HTTPClient(eventLoopGroupProvider: .singleton)
-            let eko = EkoClient(
-                config: server.config, signer: EkoSigner(accessKey: EkoAccessKey(uatAccessKey)!), http: http,
-                database: server.database, logger: server.logs.logger(), backoff: { _ in .milliseconds(5) }
-            )
-            let settler = Settler(
-                database: server.database, eko: eko, verifyWithInquiry: verify, clock: { pinnedNow }, logger: server.logs.logger()
-            )
-            return Bed(fake: fake, server: server, http: http, settler: settler)
-        }
-
-        func app() throws -> some ApplicationProtocol {
-            try buildApplication(
-                config: server.config,
-                dependencies: AppDependencies(
-                    database: server.database, signer: EkoSigner(accessKey: EkoAccessKey(uatAccessKey)!),
-                    clock: { pinnedNow }, logger: server.logs.logger(), publicDirectory: server.directory.path("public"),
-                    settler: settler
-                )
-            )
-        }
-
-        func stop() async throws {
-            try await http.shutdown()
-            fake.stop()
-        }
-
-        func state(_ ref: String = "AEPS1700000000123") async throws -> String? {
-            try await server.rows("SELECT state FROM aeps_transaction WHERE client_ref_id = '\(ref)'").first?["state"] ?? nil
-        }
-
-        func ledger() async throws -> [[String: String?]] {
-            try await server.rows("SELECT kind, amount_paise, commission_paise, tds_paise, verified_by FROM settlement ORDER BY id")
-        }
-
-        /// Waits (up to 5 s) until the fake Eko has been asked `count` times.
-        func waitFor(calls count: Int) async throws {
-            for _ in 0..<250 where fake.calls.count < count { try await Task.sleep(for: .milliseconds(20)) }
-            #expect(fake.calls.count >= count)
-        }
-
-        /// Waits (up to 5 s) until the transaction reaches `state`.
-        func waitFor(state expected: String) async throws {
-            for _ in 0..<250 {
-                if try await state() == expected { return }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            Issue.record("state is \(try await state() ?? "nil"), expected \(expected)")
-        }
-    }
-
     static let ref = "client_ref_id:AEPS1700000000123"
 
     @Test func aReportedSuccessSettlesOnceAfterEkoConfirms() async throws {
-        let bed = try await Bed.start()
+        let bed = try await EkoTestBed.start()
         bed.fake.script(Self.ref, .json(200, FakeEko.inquiry(txStatus: 0)))
         try await bed.app().test(.router) { client in
             _ = try await postCallback(client, debitHookBody())
@@ -103,7 +39,7 @@ import Testing
     }
 
     @Test func aFailureClosesWithoutMoney() async throws {
-        let bed = try await Bed.start()
+        let bed = try await EkoTestBed.start()
         bed.fake.script(Self.ref, .json(200, FakeEko.inquiry(txStatus: 1)))
         try await bed.app().test(.router) { client in
             _ = try await postCallback(client, debitHookBody())
@@ -115,7 +51,7 @@ import Testing
     }
 
     @Test func pendingThenSuccessSettlesOnTheLaterInquiry() async throws {
-        let bed = try await Bed.start()
+        let bed = try await EkoTestBed.start()
         bed.fake.script(Self.ref, .json(200, FakeEko.inquiry(txStatus: 2)), .json(200, FakeEko.inquiry(txStatus: 0)))
         try await bed.app().test(.router) { client in
             _ = try await postCallback(client, debitHookBody())
@@ -129,7 +65,7 @@ import Testing
     }
 
     @Test func holdThenRefundedEndsWithoutMoney() async throws {
-        let bed = try await Bed.start()
+        let bed = try await EkoTestBed.start()
         bed.fake.script(Self.ref, .json(200, FakeEko.inquiry(txStatus: 5)), .json(200, FakeEko.inquiry(txStatus: 4)))
         try await bed.app().test(.router) { client in
             _ = try await postCallback(client, debitHookBody())
@@ -144,7 +80,7 @@ import Testing
     }
 
     @Test func anAmountThatDisagreesNeedsAttentionAndIsNeverSettled() async throws {
-        let bed = try await Bed.start()
+        let bed = try await EkoTestBed.start()
         bed.fake.script(Self.ref, .json(200, FakeEko.inquiry(txStatus: 0, amount: "5000.00")))
         try await bed.app().test(.router) { client in
             _ = try await postCallback(client, debitHookBody())
@@ -159,7 +95,7 @@ import Testing
     @Test(arguments: ["down", "slow", "forbidden", "malformed"])
     func withoutAUsableAnswerNothingIsSettled(_ failure: String) async throws {
         let closed = try freeLoopbackPort()
-        let bed = try await Bed.start(apiBase: failure == "down" ? "http://127.0.0.1:\(closed)/ekoapi/v1" : nil, readTimeoutMs: 300)
+        let bed = try await EkoTestBed.start(apiBase: failure == "down" ? "http://127.0.0.1:\(closed)/ekoapi/v1" : nil, readTimeoutMs: 300)
         switch failure {
         case "slow": bed.fake.script(Self.ref, .slow(.seconds(3), FakeEko.inquiry(txStatus: 0)))
         case "forbidden": bed.fake.script(Self.ref, .json(403, #"{"message": "Forbidden"}"#))
@@ -177,7 +113,7 @@ import Testing
     }
 
     @Test func twoHundredConcurrentIdenticalReportsMakeExactlyOneSettlement() async throws {
-        let bed = try await Bed.start()
+        let bed = try await EkoTestBed.start()
         bed.fake.script(Self.ref, .json(200, FakeEko.inquiry(txStatus: 0)))
         try await bed.app().test(.live) { client in
             _ = try await postCallback(client, debitHookBody())
@@ -198,7 +134,7 @@ import Testing
     }
 
     @Test func aRefundAfterSettlementAddsAReversalNotAnEdit() async throws {
-        let bed = try await Bed.start()
+        let bed = try await EkoTestBed.start()
         bed.fake.script(Self.ref, .json(200, FakeEko.inquiry(txStatus: 0)), .json(200, FakeEko.inquiry(txStatus: 4)))
         try await bed.app().test(.router) { client in
             _ = try await postCallback(client, debitHookBody())
@@ -214,7 +150,7 @@ import Testing
     }
 
     @Test func aBalanceEnquiryNeverSettles() async throws {
-        let bed = try await Bed.start()
+        let bed = try await EkoTestBed.start()
         bed.fake.script(Self.ref, .json(200, FakeEko.inquiry(txStatus: 0)))
         try await bed.app().test(.router) { client in
             _ = try await postCallback(client, debitHookBody(type: #""3""#, amount: nil, params: ["customer_id", "user_code"]))
@@ -226,7 +162,7 @@ import Testing
     }
 
     @Test func withVerificationOffTheReportSettlesMarkedUnverified() async throws {
-        let bed = try await Bed.start(verify: false)
+        let bed = try await EkoTestBed.start(verify: false)
         try await bed.app().test(.router) { client in
             _ = try await postCallback(client, debitHookBody())
             _ = try await postCallback(client, ekoResponseBody())

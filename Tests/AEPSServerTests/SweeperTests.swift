@@ -10,14 +10,14 @@ import Testing
     static let ref = "client_ref_id:AEPS1700000000123"
 
     /// Approves one withdrawal (decided at the pinned time) and returns a sweeper whose clock is `at`.
-    func approved(_ bed: SettlementTests.Bed) async throws {
+    func approved(_ bed: EkoTestBed) async throws {
         try await bed.app().test(.router) { client in
             let answer = try await postCallback(client, debitHookBody())
             #expect(answer.json["allow"] == .bool(true))
         }
     }
 
-    func sweeper(_ bed: SettlementTests.Bed, at now: Date, database: AppDatabase? = nil) -> Sweeper {
+    func sweeper(_ bed: EkoTestBed, at now: Date, database: AppDatabase? = nil) -> Sweeper {
         let database = database ?? bed.server.database
         let eko = EkoClient(
             config: bed.server.config, signer: EkoSigner(accessKey: EkoAccessKey(uatAccessKey)!), http: bed.http,
@@ -28,7 +28,7 @@ import Testing
     }
 
     @Test func aTransactionWhoseReportNeverCameIsSettledAfterTheGrace() async throws {
-        let bed = try await SettlementTests.Bed.start()
+        let bed = try await EkoTestBed.start()
         bed.fake.script(Self.ref, .json(200, FakeEko.inquiry(txStatus: 0)))
         try await approved(bed)
         #expect(await sweeper(bed, at: pinnedNow.addingTimeInterval(60)).sweepOnce() == 0)  // within the grace
@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test func aPendingOneIsAskedAgainLaterAndGivenUpToAPerson() async throws {
-        let bed = try await SettlementTests.Bed.start()
+        let bed = try await EkoTestBed.start()
         bed.fake.script(Self.ref, .json(200, FakeEko.inquiry(txStatus: 2)))
         try await approved(bed)
         let start = pinnedNow.addingTimeInterval(121)
@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test func sweepsFromTwoProcessesAtOnceAndARestartMidSweepSettleOnce() async throws {
-        let bed = try await SettlementTests.Bed.start()
+        let bed = try await EkoTestBed.start()
         bed.fake.script(Self.ref, .slow(.milliseconds(200), FakeEko.inquiry(txStatus: 0)))
         try await approved(bed)
         let later = pinnedNow.addingTimeInterval(300)
