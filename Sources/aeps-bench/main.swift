@@ -35,7 +35,7 @@ func measure(_ label: String) async throws -> [Double] {
         let hook = try DebitHook(detail: detail)
         let log = CallbackLogEntry(receivedAt: now, requestId: "bench", action: "debit-hook", clientRefId: hook.clientRefID)
         let start = ContinuousClock.now
-        let result = try await database.recordDebitHook(hook, sessionToken: token, policy: policy, now: now, log: log, latency: { 0 })
+        let result = try await database.decideDebitHook(hook, sessionToken: token, policy: policy, now: now, log: log, latency: { 0 })
         let elapsed = ContinuousClock.now - start
         precondition(result.decision.isApproved, "unexpected refusal: \(result.decision)")
         latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)

@@ -129,7 +129,7 @@ struct PolicyCommand: AsyncParsableCommand {
             }
             let hook: DebitHook
             do { hook = try DebitHook(detail: detail) } catch { throw CommandError("--file: \(error.message)") }
-            let token = body["aeps_session"]?.scalarText
+            let token = body["aeps_session"]?.scalarText.flatMap { $0.isEmpty ? nil : $0 }
             let facts = try await openDatabase(options).facts(for: hook, sessionToken: token, now: Date())
             let policy = DebitHookPolicy(config.policy)
             for verdict in policy.explain(hook, facts: facts) {
@@ -137,7 +137,7 @@ struct PolicyCommand: AsyncParsableCommand {
                 print("\(mark.padding(toLength: 36, withPad: " ", startingAt: 0)) \(verdict.rule): \(verdict.detail)")
             }
             switch policy.evaluate(hook, facts: facts) {
-            case .approve: print("decision: approve (not recorded)")
+            case .approve(let approval): print("decision: approve, would sign \(approval.fields.joined(separator: ", ")) (not recorded)")
             case .refuse(let code): print("decision: refuse \(code.rawValue): \(code.message)")
             }
         }

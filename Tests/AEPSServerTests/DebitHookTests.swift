@@ -13,8 +13,9 @@ import Testing
         (#""2""#, #""500""#, ["customer_id", "amount", "user_code"], "9876543210" + "500" + "20810200"),
         (#""3""#, nil, ["customer_id", "user_code"], "9876543210" + "20810200"),
         (#""4""#, #""""#, ["customer_id", "user_code"], "9876543210" + "20810200"),
-        ("2", "500.00", ["customer_id", "amount", "user_code"], "9876543210" + "500.00" + "20810200"),
-        ("3", nil, ["customer_id", "amount", "user_code"], "9876543210" + "" + "20810200"),
+        (#""3""#, #""0""#, ["customer_id", "user_code"], "9876543210" + "20810200"),
+        ("2", "500", ["customer_id", "amount", "user_code"], "9876543210" + "500" + "20810200"),
+        ("3", nil, ["customer_id", "user_code"], "9876543210" + "20810200"),
     ] as [(String, String?, [String], String)])
     func anActiveRetailersHookIsApprovedAndSigned(type: String, amount: String?, params: [String], concatenated: String)
         async throws
@@ -47,29 +48,27 @@ import Testing
         }
     }
 
-    @Test func numbersAreHashedAsTheirLiteralTextAndMissingValuesAsEmpty() async throws {
+    @Test func numbersAreSignedAsTheirCanonicalText() async throws {
         let server = try TestServer()
         try await server.addRetailer()
         try await server.makeApp().test(.router) { client in
-            let body = debitHookBody(
-                type: "2", amount: "500.00", customerID: "9876543210", userCode: "20810200",
-                params: ["customer_id", "amount", "user_code", "not_in_data"]
-            )
+            let body = debitHookBody(type: "2", amount: "500", customerID: "9876543210", userCode: "20810200")
             let answer = try await postCallback(client, body)
             #expect(answer.json["allow"] == .bool(true))
-            #expect(answer.json["request_hash"] == .string(referenceHMAC("1700000000000" + "9876543210500.0020810200")))
+            #expect(answer.json["request_hash"] == .string(referenceHMAC("1700000000000" + "9876543210500" + "20810200")))
         }
     }
 
-    /// Refusals: `allow:false` with a message, no signature, and the reason stored.
+    /// Refusals of a bound hook: `allow:false` with a message, no signature, and the reason stored.
     @Test(arguments: [
-        ("unknown retailer", debitHookBody(userCode: #""99999999""#), "unknown_retailer"),
-        ("missing user code", debitHookBody(userCode: #""""#), "missing_user_code"),
         ("aadhaar pay", debitHookBody(type: #""5""#), "type_not_allowed"),
         ("type not a number", debitHookBody(type: #""cash""#), "type_not_allowed"),
         ("amount with a sign", debitHookBody(amount: #""-500""#), "invalid_amount"),
         ("amount in exponent form", debitHookBody(amount: "5e2"), "invalid_amount"),
-        ("no amount for a withdrawal", debitHookBody(amount: nil, params: ["customer_id", "user_code"]), "invalid_amount"),
+        ("amount with paise", debitHookBody(amount: #""500.00""#), "invalid_amount"),
+        ("no amount for a withdrawal", debitHookBody(amount: nil), "invalid_amount"),
+        ("a withdrawal's list without amount", debitHookBody(amount: nil, params: ["customer_id", "user_code"]),
+         "hash_params_unexpected"),
     ])
     func refusedHooksGetAMessageAndAStoredReason(_ label: String, body: String, reason: String) async throws {
         let server = try TestServer()
@@ -86,6 +85,23 @@ import Testing
         }
         let stored = try await server.rows("SELECT decision, reason, state FROM aeps_transaction")
         #expect(stored == [["decision": "refused", "reason": reason, "state": "refused"]])
+    }
+
+    /// Refusals before the hook is bound to a retailer's live session leave no transaction row.
+    @Test(arguments: [
+        ("unknown retailer", debitHookBody(userCode: #""99999999""#), "unknown_retailer"),
+        ("missing user code", debitHookBody(userCode: #""""#), "missing_user_code"),
+    ])
+    func unboundRefusalsLeaveOnlyACompactLogRow(_ label: String, body: String, reason: String) async throws {
+        let server = try TestServer()
+        try await server.addRetailer()
+        try await server.makeApp().test(.router) { client in
+            let answer = try await postCallback(client, body)
+            #expect(answer.json["allow"] == .bool(false))
+            #expect(answer.json["message"] == .string(RefusalCode(rawValue: reason)!.message))
+        }
+        #expect(try await server.rows("SELECT id FROM aeps_transaction").isEmpty)
+        #expect(try await server.rows("SELECT reason, body FROM callback_log") == [["reason": reason, "body": nil]])
     }
 
     @Test func aDisabledRetailerIsRefusedAndEnablingItAgainApproves() async throws {

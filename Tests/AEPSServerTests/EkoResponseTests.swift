@@ -111,8 +111,10 @@ import Testing
 
     @Test func aResultForARefusedHookChangesNothingAndIsFlagged() async throws {
         let server = try TestServer()
+        try await server.addRetailer()
+        try await server.database.setServicePaused(true, now: pinnedNow)
         try await server.makeApp().test(.router) { client in
-            let refused = try await postCallback(client, debitHookBody())  // no retailer registered
+            let refused = try await postCallback(client, debitHookBody())  // the kill switch is on
             #expect(refused.json["allow"] == .bool(false))
             try await postCallback(client, ekoResponseBody())
         }

@@ -7,8 +7,17 @@ import Testing
 
 /// Only a debit-hook carrying a live gateway-session token of the retailer that owns its user_code is signed.
 @Suite struct SessionBindingTests {
+    /// The reason logged for a hook refused before it was bound to a live session; such a hook leaves no
+    /// transaction row and no body, only a compact log row.
     func storedReason(_ server: TestServer, _ clientRefID: String = "AEPS1700000000123") async throws -> String? {
-        try await server.rows("SELECT reason FROM aeps_transaction WHERE client_ref_id = '\(clientRefID)'").first?["reason"] ?? nil
+        #expect(try await server.rows("SELECT id FROM aeps_transaction WHERE client_ref_id = '\(clientRefID)'").isEmpty)
+        let logged = try await server.rows(
+            "SELECT reason, body, body_digest FROM callback_log WHERE client_ref_id = '\(clientRefID)' AND action = 'debit-hook'"
+        )
+        #expect(logged.count == 1)
+        #expect(logged.first?["body"] == .some(nil))
+        #expect(logged.first?["body_digest"]??.count == 64)
+        return logged.first?["reason"] ?? nil
     }
 
     @Test func theTokenIsAcceptedFromTheSessionHeader() async throws {

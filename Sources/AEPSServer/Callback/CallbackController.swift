@@ -16,8 +16,6 @@ extension HTTPField.Name {
 public struct CallbackController: Sendable {
     /// Callback bodies are a few hundred bytes; anything over 64 KiB is refused with 413.
     public static let maximumBodyBytes = 64 * 1024
-    /// How much of a body that is not JSON is kept (masked) in the log.
-    static let maximumStoredUnparsedBytes = 4 * 1024
 
     let database: AppDatabase
     let signer: EkoSigner
@@ -62,20 +60,20 @@ public struct CallbackController: Sendable {
         var log = CallbackLogEntry(
             id: nil, receivedAt: clock(), requestId: context.id,
             remoteAddress: context.clientAddress(request, trustForwardedFor: trustForwardedFor),
-            origin: request.headers[.origin].map { String($0.prefix(200)) }, action: nil, clientRefId: nil,
+            origin: request.headers[.origin].map { Redactor.printable($0, limit: 200) }, action: nil, clientRefId: nil,
             httpStatus: 200, outcome: "rejected", reason: nil, body: nil, bodyBytes: 0, latencyMs: 0
         )
         do {
             let (action, envelope, detail) = try await readEnvelope(request, log: &log)
             switch action {
             case "debit-hook":
-                let token = request.headers[.aepsSession] ?? envelope["aeps_session"]?.scalarText
+                let token = try Self.sessionToken(header: request.headers[.aepsSession], body: envelope["aeps_session"])
                 return try await debitHook(detail, sessionToken: token, log: log, latency: latency, logger: context.logger)
             case "eko-response":
                 return try await ekoResponse(detail, log: log, latency: latency, logger: context.logger)
             default:
                 throw CallbackRequestError(
-                    .unknownAction, "action must be \"debit-hook\" or \"eko-response\", got \"\(action.prefix(64))\""
+                    .unknownAction, "action must be \"debit-hook\" or \"eko-response\", got \"\(Redactor.printable(action, limit: 64))\""
                 )
             }
         } catch let error as CallbackRequestError {
@@ -112,12 +110,12 @@ public struct CallbackController: Sendable {
             throw CallbackRequestError(.bodyTooLarge, "the body is larger than \(Self.maximumBodyBytes) bytes")
         }
         log.bodyBytes = buffer.readableBytes
+        log.bodyDigest = SHA256.hash(data: Data(buffer.readableBytesView)).map { String(format: "%02x", $0) }.joined()
         let root: JSONValue
         do {
             root = try JSONValue.parse(buffer.readableBytesView)
         } catch {
-            let text = String(decoding: buffer.readableBytesView.prefix(Self.maximumStoredUnparsedBytes), as: UTF8.self)
-            log.body = Redactor.maskDigitRuns(text)
+            // Not JSON: nothing in it can be masked reliably, so only its size and digest are kept.
             throw CallbackRequestError(.malformedJSON, "the body is not valid JSON (\(error))")
         }
         log.body = Redactor.mask(root).serialized()
@@ -127,11 +125,13 @@ public struct CallbackController: Sendable {
         guard case .string(let action)? = envelope["action"] else {
             throw CallbackRequestError(.missingAction, "action is missing")
         }
-        log.action = String(action.prefix(64))
+        log.action = Redactor.printable(action, limit: 64)
         guard case .object(let detail)? = envelope["detail"] else {
             throw CallbackRequestError(.missingDetail, "detail is missing or not an object")
         }
-        log.clientRefId = detail["client_ref_id"]?.scalarText.map { String($0.prefix(100)) }
+        if let reference = detail["client_ref_id"]?.scalarText {
+            log.clientRefId = Redactor.printable(reference, limit: DebitHook.maxClientRefIDLength)
+        }
         return (action, envelope, detail)
     }
 
@@ -145,18 +145,23 @@ public struct CallbackController: Sendable {
         logger: Logger
     ) async throws -> Response {
         let hook = try DebitHook(detail: detail)
-        let token = sessionToken.flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
         let budget = Duration.milliseconds(policy.config.decisionBudgetMilliseconds)
-        let deadline = ContinuousClock.now + budget
         let database = self.database
         let policy = self.policy
         let now = clock()
-        // The decision and its record run in their own task; the answer waits for it only until the budget ends.
-        // A decision that comes later is recorded as a refusal (storage_timeout), never as an approval.
-        let decided = await firstWithin(budget) {
-            try await database.recordDebitHook(
-                hook, sessionToken: token, policy: policy, now: now, log: log, latency: latency, deadline: deadline
+        // The decision and its record run in their own task; the answer waits for it only until the budget ends,
+        // unless the decision has claimed the answer (then its commit is awaited: an approval is committed only
+        // if it is what the gateway is told). A decision that comes later records itself as storage_timeout.
+        let gate = AnswerGate()
+        let work = Task {
+            try await database.decideDebitHook(
+                hook, sessionToken: sessionToken, policy: policy, now: now, log: log, latency: latency,
+                mayAnswer: { gate.claimForDecision() }
             )
+        }
+        var decided = await firstWithin(budget) { try await work.value }
+        if case .timedOut = decided, !gate.claimForTimeout() {
+            do { decided = .value(try await work.value) } catch { decided = .failed(error) }
         }
         let result: DebitHookResult
         switch decided {
@@ -183,12 +188,11 @@ public struct CallbackController: Sendable {
                 "repeat": "\(result.isRepeat)", "latency_ms": "\(Int(latency().rounded()))",
             ]
         )
-        guard result.decision.isApproved else {
-            if case .refuse(let code) = result.decision { return refusal(code, language: result.language ?? language) }
-            return refusal(.storageUnavailable, language: language)
+        guard case .approve(let approval) = result.decision else {
+            return refusal(result.decision.refusalCode ?? .storageUnavailable, language: result.language ?? language)
         }
         // A fresh timestamp for every answer, repeats included; one timestamp for both values.
-        let signature = signer.sign(timestamp: EkoTimestamp.milliseconds(clock()), values: hook.hashValues)
+        let signature = signer.sign(approval, timestamp: EkoTimestamp.milliseconds(clock()))
         return JSONResponse.make(.ok, [
             ("action", .string("go")),
             ("allow", .bool(true)),
@@ -197,6 +201,14 @@ public struct CallbackController: Sendable {
             ("request_hash", .string(signature.requestHash)),
             ("client_ref_id", .string(hook.clientRefID)),
         ])
+    }
+
+    /// The gateway-session token from the `X-AePS-Session` header or the body's `aeps_session`: empty is none;
+    /// anything else must be a bounded identifier.
+    static func sessionToken(header: String?, body: JSONValue?) throws(CallbackRequestError) -> String? {
+        guard let token = header ?? body?.scalarText, !token.isEmpty else { return nil }
+        try CallbackRequestError.checkIdentifier(token, field: "the gateway-session token", maxLength: SecretToken.maxLength)
+        return token
     }
 
     func refusal(_ code: RefusalCode, language: String) -> Response {

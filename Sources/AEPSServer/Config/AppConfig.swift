@@ -374,12 +374,41 @@ extension Character {
 }
 
 extension ConfigReader {
+    /// `policy.hash_params`: `{"2": ["customer_id", "amount", "user_code"], "3": [...], "4": [...]}`. Only fields with
+    /// a canonical form can be listed; a withdrawal's list must hold `amount`, and every list `user_code`, so a
+    /// signature always names the retailer and the money.
+    func readHashParams() throws(ConfigError) -> [Int: [String]] {
+        let known = HashField.allCases.map(\.rawValue)
+        try checkNoUnknownKeys(["2", "3", "4"])
+        var table = PolicyConfig.ekoHashParams
+        for (key, type) in [("2", 2), ("3", 3), ("4", 4)] where object[key] != nil && object[key] != .null {
+            let names = try stringList(key)
+            guard !names.isEmpty else { throw ConfigError(key: name(key), "expected a non-empty list of field names") }
+            for field in names where !known.contains(field) {
+                throw ConfigError(
+                    key: name(key),
+                    "\"\(field)\" cannot be signed (fields with a checked canonical form: \(known.joined(separator: ", ")))"
+                )
+            }
+            guard Set(names).count == names.count else { throw ConfigError(key: name(key), "lists a field twice") }
+            guard names.contains(HashField.userCode.rawValue) else {
+                throw ConfigError(key: name(key), "must list user_code (a signature always names the retailer)")
+            }
+            if type == 2, !names.contains(HashField.amount.rawValue) {
+                throw ConfigError(key: name(key), "must list amount (a withdrawal's signature covers its amount)")
+            }
+            table[type] = names
+        }
+        return table
+    }
+
     /// `policy.*`: every rule's setting, money in whole rupees.
     func readPolicy() throws(ConfigError) -> PolicyConfig {
         try checkNoUnknownKeys([
             "require_session", "session_ttl_seconds", "allowed_types", "min_withdrawal_rupees", "max_withdrawal_rupees",
             "withdrawal_multiple_rupees", "max_withdrawals_per_customer_per_day", "retailer_daily_count_cap",
             "retailer_daily_amount_cap_rupees", "service_hours", "max_transactions_per_session", "decision_budget_ms",
+            "hash_params", "repeat_window_seconds",
         ])
         var policy = PolicyConfig()
         policy.requireSession = try bool("require_session", default: true)
@@ -425,6 +454,10 @@ extension ConfigReader {
         }
         policy.maxTransactionsPerSession = try integer("max_transactions_per_session", in: 1...1000, default: 10)
         policy.decisionBudgetMilliseconds = try integer("decision_budget_ms", in: 100...10_000, default: 3000)
+        policy.repeatWindowSeconds = try integer("repeat_window_seconds", in: 0...900, default: policy.repeatWindowSeconds)
+        if let table = try section("hash_params") {
+            policy.hashParams = try table.readHashParams()
+        }
         return policy
     }
 }

@@ -88,4 +88,26 @@ public enum Redactor {
         }
         return String(characters)
     }
+
+    /// Text made safe for one log line, a terminal or a CSV cell: printable ASCII kept, everything else (control
+    /// characters, escapes, newlines, non-ASCII) written as `\u{XX}`, cut to `limit` characters with `…`.
+    public static func printable(_ text: String, limit: Int = 200) -> String {
+        var out = ""
+        var count = 0
+        for scalar in text.unicodeScalars {
+            if count >= limit {
+                out += "…"
+                break
+            }
+            if (0x20...0x7E).contains(scalar.value), scalar != "\\" {
+                out.unicodeScalars.append(scalar)
+            } else if scalar == "\\" {
+                out += "\\\\"
+            } else {
+                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+            }
+            count += 1
+        }
+        return out
+    }
 }

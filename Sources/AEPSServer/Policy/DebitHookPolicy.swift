@@ -26,6 +26,26 @@ public enum RefusalCode: String, Sendable, Codable, CaseIterable {
     case sessionRevoked = "session_revoked"
     case sessionOtherRetailer = "session_other_retailer"
     case clientRefIDOtherSession = "client_ref_id_other_session"
+    /// `request_hash_params` is not the server's list for the hook's type (`policy.hash_params`).
+    case hashParamsUnexpected = "hash_params_unexpected"
+    /// `customer_id` is not exactly 10 digits.
+    case invalidCustomerID = "invalid_customer_id"
+    /// The same request again, but after `policy.repeat_window_seconds`.
+    case repeatWindowPassed = "repeat_window_passed"
+    /// The same request again after a result was reported for it.
+    case repeatAfterResult = "repeat_after_result"
+
+    /// Refusals that mean no live session vouches for the sender (no retailer, no or a dead token, a token of
+    /// another retailer, a client_ref_id of another session): such a hook leaves no transaction row.
+    public var isBeforeBinding: Bool {
+        switch self {
+        case .missingUserCode, .unknownRetailer, .sessionMissing, .sessionUnknown, .sessionExpired, .sessionRevoked,
+            .sessionOtherRetailer, .clientRefIDOtherSession:
+            true
+        default:
+            false
+        }
+    }
 
     /// The English message (the one stored with the transaction).
     public var message: String { message(language: "en") }
@@ -51,7 +71,7 @@ public enum RefusalCode: String, Sendable, Codable, CaseIterable {
             ("This service is not available. Cash withdrawal, balance enquiry and mini statement are allowed.",
              "यह सेवा उपलब्ध नहीं है। नकद निकासी, बैलेंस पूछताछ और मिनी स्टेटमेंट की अनुमति है।")
         case .invalidAmount:
-            ("The amount is not valid. Please enter the amount in whole rupees and try again.",
+            ("The amount is not valid. Please enter the amount in whole rupees (no paise) and try again.",
              "राशि सही नहीं है। कृपया पूरे रुपयों में राशि दर्ज करें और फिर कोशिश करें।")
         case .amountBelowMinimum:
             ("The amount is below the minimum for cash withdrawal. Please enter a larger amount.",
@@ -107,16 +127,79 @@ public enum RefusalCode: String, Sendable, Codable, CaseIterable {
         case .clientRefIDOtherSession:
             ("This transaction reference belongs to another session. Please start a new transaction.",
              "यह लेनदेन संदर्भ किसी दूसरे सत्र का है। कृपया नया लेनदेन शुरू करें।")
+        case .hashParamsUnexpected:
+            ("This request is not in the form this server accepts. Please close the window and open the gateway again.",
+             "यह अनुरोध उस रूप में नहीं है जिसे यह सर्वर स्वीकार करता है। कृपया विंडो बंद करके गेटवे फिर से खोलें।")
+        case .invalidCustomerID:
+            ("The customer's mobile number must be exactly 10 digits. Please check it and try again.",
+             "ग्राहक का मोबाइल नंबर ठीक 10 अंकों का होना चाहिए। कृपया जाँचें और फिर कोशिश करें।")
+        case .repeatWindowPassed:
+            ("This transaction was started too long ago. Please start a new transaction.",
+             "यह लेनदेन बहुत पहले शुरू हुआ था। कृपया नया लेनदेन शुरू करें।")
+        case .repeatAfterResult:
+            ("This transaction already has a result. Please start a new transaction.",
+             "इस लेनदेन का परिणाम आ चुका है। कृपया नया लेनदेन शुरू करें।")
         }
     }
 }
 
-/// The outcome of a debit-hook: approve (then the server signs), or refuse with a reason.
+/// What the server signs for an approved debit-hook: the values of the server's own hash-parameter list for the
+/// hook's type (`policy.hash_params`), each in its one canonical reading, in that list's order.
+///
+/// Only the policy can make one (its initialiser is private to this file), and the callback signs nothing else: a
+/// request can never choose what is signed.
+public struct Approval: Sendable, Equatable, CustomStringConvertible {
+    /// The parameter names, as the server's table lists them for the type (what `request_hash_params` had to be).
+    public let fields: [String]
+    /// Their canonical values, in the same order: what `request_hash` is computed over.
+    public let values: [String]
+
+    fileprivate init(fields: [String], values: [String]) {
+        self.fields = fields
+        self.values = values
+    }
+
+    /// Names only: the values hold the customer's mobile.
+    public var description: String { "Approval(fields: \(fields.joined(separator: ", ")))" }
+}
+
+/// The outcome of a debit-hook: approve (with exactly what to sign), or refuse with a reason.
 public enum PolicyDecision: Sendable, Equatable {
-    case approve
+    case approve(Approval)
     case refuse(RefusalCode)
 
-    public var isApproved: Bool { self == .approve }
+    public var isApproved: Bool {
+        if case .approve = self { return true }
+        return false
+    }
+
+    public var approval: Approval? {
+        if case .approve(let approval) = self { return approval }
+        return nil
+    }
+}
+
+/// An earlier decision stored under the hook's `client_ref_id`: what a repeat is judged against.
+public struct EarlierDecision: Sendable, Equatable {
+    /// Whether the earlier hook was approved, and its stored reason code (`approved` or the refusal's).
+    public var approved: Bool
+    public var reason: String
+    /// The earlier hook asked for exactly the same thing (same fingerprint).
+    public var sameRequest: Bool
+    /// It was decided under the same gateway session as this one (or both without one).
+    public var sameSession: Bool
+    public var decidedAt: Date
+    /// A result (eko-response) has been reported for it.
+    public var resultReported: Bool
+
+    public init(approved: Bool, reason: String, sameRequest: Bool, sameSession: Bool, decidedAt: Date, resultReported: Bool) {
+        self.approved = approved
+        self.reason = reason
+        self.sameRequest = sameRequest
+        self.sameSession = sameSession
+        self.decidedAt = decidedAt
+        self.resultReported = resultReported
+    }
 }
 
 /// What the callback found for the gateway-session token the hook carried.
@@ -138,6 +221,7 @@ public struct DebitHookCounters: Sendable, Equatable {
     public var retailerAmountTodayPaise: Int64 = 0
     /// Approved hooks under the hook's gateway session.
     public var sessionApprovals = 0
+    // A repeat is never counted twice: the store leaves the hook's own client_ref_id out of every count.
 
     public init(
         customerWithdrawalsToday: Int = 0, retailerWithdrawalsToday: Int = 0, retailerAmountTodayPaise: Int64 = 0,
@@ -160,16 +244,19 @@ public struct DebitHookFacts: Sendable, Equatable {
     public var servicePaused: Bool
     /// The decision's time (session expiry, hours of service and the Indian day are judged against it).
     public var now: Date
+    /// The decision already stored under this client_ref_id, when the hook is a repeat.
+    public var earlier: EarlierDecision?
 
     public init(
         retailer: Retailer?, session: SessionEvidence = .none, counters: DebitHookCounters = .init(),
-        servicePaused: Bool = false, now: Date
+        servicePaused: Bool = false, now: Date, earlier: EarlierDecision? = nil
     ) {
         self.retailer = retailer
         self.session = session
         self.counters = counters
         self.servicePaused = servicePaused
         self.now = now
+        self.earlier = earlier
     }
 }
 
@@ -190,11 +277,24 @@ public struct DebitHookPolicy: Sendable, Equatable {
         self.config = config
     }
 
+    /// The decision: the first failing rule's refusal, or an ``Approval`` carrying the canonical values of the
+    /// server's hash-parameter list for the hook's type. Repeats are decided like new hooks, against the present.
     public func evaluate(_ hook: DebitHook, facts: DebitHookFacts) -> PolicyDecision {
         for verdict in explain(hook, facts: facts) {
             if let refusal = verdict.refusal { return .refuse(refusal) }
         }
-        return .approve
+        // Every rule passed, so the type is allowed, the list is the server's and each value is canonical.
+        guard let type = hook.type, let fields = config.hashParams[type] else { return .refuse(.typeNotAllowed) }
+        var values: [String] = []
+        for field in fields {
+            switch HashField(rawValue: field) {
+            case .customerID: values.append(hook.customerMobile ?? "")
+            case .amount: values.append(hook.amountRaw ?? "")
+            case .userCode: values.append(facts.retailer?.userCode ?? "")
+            case nil: return .refuse(.hashParamsUnexpected)
+            }
+        }
+        return .approve(Approval(fields: fields, values: values))
     }
 
     /// Every rule's verdict, in order, including those after the first failure.
@@ -202,6 +302,20 @@ public struct DebitHookPolicy: Sendable, Equatable {
         var verdicts: [RuleVerdict] = []
         func rule(_ name: String, _ refusal: RefusalCode?, _ detail: String) {
             verdicts.append(RuleVerdict(rule: name, refusal: refusal, detail: detail))
+        }
+        if let earlier = facts.earlier {
+            rule("client_ref_id under this session", earlier.sameSession ? nil : .clientRefIDOtherSession,
+                 earlier.sameSession ? "same session" : "decided under another session")
+            rule("same request as before", earlier.sameRequest ? nil : .clientRefIDConflict,
+                 earlier.sameRequest ? "same request" : "different request under a used client_ref_id")
+            rule("earlier decision", earlier.approved ? nil : RefusalCode(rawValue: earlier.reason) ?? .clientRefIDConflict,
+                 earlier.reason)
+            rule("no result reported yet", earlier.resultReported ? .repeatAfterResult : nil,
+                 earlier.resultReported ? "a result was reported" : "none")
+            let age = facts.now.timeIntervalSince(earlier.decidedAt)
+            let inWindow = age >= 0 && age <= Double(config.repeatWindowSeconds)
+            rule("repeat window", inWindow ? nil : .repeatWindowPassed,
+                 "\(Int(age)) s after the first, window \(config.repeatWindowSeconds) s")
         }
         let userCode = hook.userCode ?? ""
         rule("user_code present", userCode.isEmpty ? .missingUserCode : nil, userCode.isEmpty ? "missing" : userCode)
@@ -239,18 +353,32 @@ public struct DebitHookPolicy: Sendable, Equatable {
         let typeAllowed = hook.type.map { config.allowedTypes.contains($0) } ?? false
         rule("service allowed", typeAllowed ? nil : .typeNotAllowed,
              "type \(hook.type.map(String.init) ?? "?"), allowed \(config.allowedTypes.sorted().map(String.init).joined(separator: ", "))")
+        let expected = hook.type.flatMap { config.hashParams[$0] }
+        let listMatches = expected != nil && expected == hook.hashParams
+        rule("request_hash_params as expected", listMatches ? nil : .hashParamsUnexpected,
+             "sent [\(hook.hashParams.joined(separator: ", "))], expected [\(expected?.joined(separator: ", ") ?? "-")]")
+        let customerValid = hook.customerMobile.map(DebitHook.isCanonicalMobile) ?? false
+        rule("customer_id is 10 digits", customerValid ? nil : .invalidCustomerID,
+             customerValid ? Redactor.maskMobile(hook.customerMobile ?? "") : "not 10 digits")
         if case .found = facts.session {
             let full = facts.counters.sessionApprovals >= config.maxTransactionsPerSession
             rule("transactions per session", full ? .sessionTransactionLimit : nil,
                  "\(facts.counters.sessionApprovals) of \(config.maxTransactionsPerSession)")
         }
 
-        guard hook.type == DebitHook.cashWithdrawal else { return verdicts }
-        guard let paise = hook.amountPaise, paise > 0 else {
-            rule("plain amount", .invalidAmount, "\"\(hook.amountRaw ?? "")\" is not a plain rupee amount")
+        // Any amount that is not nothing is checked like a withdrawal's, whatever the type says: a balance enquiry
+        // or mini statement carries none ("", "0" or absent) or is refused.
+        guard hook.type == DebitHook.cashWithdrawal else {
+            let none = DebitHook.isNoAmount(hook.amountRaw)
+            rule("no amount for this service", none ? nil : .invalidAmount,
+                 none ? "none" : "type \(hook.type.map(String.init) ?? "?") with an amount")
             return verdicts
         }
-        rule("plain amount", nil, "₹\(Paise.format(paise))")
+        guard let paise = hook.amountPaise else {
+            rule("whole rupees", .invalidAmount, "not whole rupees without sign, space or leading zero")
+            return verdicts
+        }
+        rule("whole rupees", nil, "₹\(Paise.format(paise))")
         rule("minimum amount", paise < config.minWithdrawalPaise ? .amountBelowMinimum : nil,
              "minimum ₹\(Paise.format(config.minWithdrawalPaise))")
         rule("maximum amount", paise > config.maxWithdrawalPaise ? .amountAboveMaximum : nil,

@@ -23,8 +23,28 @@ public struct PolicyConfig: Sendable, Equatable {
     public var sessionTTLSeconds = 900
     /// `policy.decision_budget_ms`: the answer always leaves within this time.
     public var decisionBudgetMilliseconds = 3000
+    /// `policy.hash_params`: per service type, the exact `request_hash_params` list a hook must send, in order. The
+    /// server signs these fields' canonical values and nothing else; a hook that lists anything else is refused.
+    public var hashParams: [Int: [String]] = PolicyConfig.ekoHashParams
+    /// `policy.repeat_window_seconds`: how long the very same hook may be answered again (re-decided, re-signed).
+    public var repeatWindowSeconds = 120
+
+    /// The lists Eko's gateway sends today (protocol §5).
+    public static let ekoHashParams: [Int: [String]] = [
+        2: ["customer_id", "amount", "user_code"],
+        3: ["customer_id", "user_code"],
+        4: ["customer_id", "user_code"],
+    ]
 
     public init() {}
+}
+
+/// The fields the server can sign: each has one canonical reading that the policy checks (a 10-digit
+/// `customer_id`, whole-rupee `amount`, the session's retailer as `user_code`). Nothing else is ever signed.
+public enum HashField: String, Sendable, CaseIterable {
+    case customerID = "customer_id"
+    case amount
+    case userCode = "user_code"
 }
 
 /// Hours of service in Indian time, as minutes since midnight; `from` may be after `to` (open overnight).

@@ -31,67 +31,44 @@ public enum EkoResponseOutcome: String, Sendable, Equatable {
 extension AppDatabase {
     /// Decides a debit-hook and records the decision and the callback in one durable transaction.
     ///
-    /// A client_ref_id decided before gets its stored decision again when the request is the same, and is refused
-    /// when it differs; either way the stored transaction is left as it was.
+    /// The facts (session, retailer, counters without this client_ref_id, switches, an earlier decision under the
+    /// same client_ref_id) are read inside the write transaction, and the pure policy decides; a repeat is
+    /// re-decided against the present and never inserts or counts twice. A hook refused before it is bound to a
+    /// live session leaves no transaction row and no body: a compact log row (reason, size, digest), written only
+    /// while its source is under its hourly allowance, and a per-source count (see ``noteUnbound``).
     /// - Parameters:
     ///   - log: the callback's log row; its outcome, reason and latency are filled in here.
     ///   - latency: milliseconds since the request arrived, read just before the log row is written.
-    public func recordDebitHook(
+    ///   - mayAnswer: asked once, after the decision and before anything is written: false when the caller has
+    ///     already answered (the budget ran out), and the decision is then recorded as `storage_timeout`, never as
+    ///     an approval. Once it returns true the caller answers with this transaction's outcome, whatever it is.
+    public func decideDebitHook(
         _ hook: DebitHook,
         sessionToken: String?,
         policy: DebitHookPolicy,
         now: Date,
         log: CallbackLogEntry,
         latency: @escaping @Sendable () -> Double,
-        deadline: ContinuousClock.Instant? = nil
+        mayAnswer: @escaping @Sendable () -> Bool = { true }
     ) async throws -> DebitHookResult {
         try await writer.write { db in
-            let session: SessionEvidence
-            if let sessionToken {
-                let found = try GatewaySession.filter(Column("token_hash") == SecretToken.hash(sessionToken)).fetchOne(db)
-                session = found.map { .found($0) } ?? .unknown
-            } else {
-                session = .none
-            }
+            let (facts, existing) = try Self.loadFacts(for: hook, sessionToken: sessionToken, now: now, db: db)
             var sessionID: Int64? = nil
             var language: String? = nil
-            if case .found(let found) = session {
+            if case .found(let found) = facts.session {
                 sessionID = found.id
                 language = found.language
             }
+            let retailer = facts.retailer
+            let istDay = IndianTime.day(now)
+            var decision = policy.evaluate(hook, facts: facts)
+            if !mayAnswer() {
+                // The answer (a refusal) has already left: record why, and never as an approval.
+                decision = .refuse(.storageTimeout)
+            }
+            let unbound = decision.refusalCode?.isBeforeBinding == true
 
-            let result: DebitHookResult
-            if let existing = try TransactionRecord.filter(TransactionRecord.Columns.clientRefId == hook.clientRefID)
-                .fetchOne(db)
-            {
-                if existing.gatewaySessionId != sessionID {
-                    // Decided under one gateway session: no other session (or none) may reuse it.
-                    result = DebitHookResult(decision: .refuse(.clientRefIDOtherSession), isRepeat: true)
-                } else if existing.requestFingerprint == hook.fingerprint {
-                    let stored: PolicyDecision =
-                        existing.decision == "approved"
-                        ? .approve : .refuse(RefusalCode(rawValue: existing.reason) ?? .clientRefIDConflict)
-                    result = DebitHookResult(decision: stored, isRepeat: true)
-                } else {
-                    result = DebitHookResult(decision: .refuse(.clientRefIDConflict), isRepeat: true)
-                }
-            } else {
-                let retailer = try hook.userCode.flatMap {
-                    try Retailer.filter(Retailer.Columns.userCode == $0).fetchOne(db)
-                }
-                let istDay = IndianTime.day(now)
-                let decision: PolicyDecision
-                if let deadline, ContinuousClock.now > deadline {
-                    // The answer (a refusal) has already left: record why, and never as an approval.
-                    decision = .refuse(.storageTimeout)
-                } else {
-                    let facts = DebitHookFacts(
-                        retailer: retailer, session: session,
-                        counters: try Self.counters(for: hook, retailer: retailer, sessionID: sessionID, day: istDay, db: db),
-                        servicePaused: try Self.servicePaused(db), now: now
-                    )
-                    decision = policy.evaluate(hook, facts: facts)
-                }
+            if existing == nil, !unbound {
                 var record = TransactionRecord(
                     id: nil, clientRefId: hook.clientRefID, retailerId: retailer?.id, userCode: hook.userCode,
                     type: hook.type, amountRaw: hook.amountRaw, amountPaise: hook.amountPaise,
@@ -104,22 +81,62 @@ extension AppDatabase {
                     decidedAt: now, reportedAt: nil, gatewaySessionId: sessionID, istDay: istDay, createdAt: now,
                     updatedAt: now
                 )
+                record.hashParamsSent = hook.hashParamsText
                 try record.insert(db)
-                result = DebitHookResult(decision: decision, isRepeat: false)
             }
-            var answered = result
-            answered.language = language
             var entry = log
-            entry.outcome = result.decision.isApproved ? "approved" : "refused"
-            entry.reason = result.isRepeat ? "repeat:\(result.decision.reasonCode)" : result.decision.reasonCode
+            entry.outcome = decision.isApproved ? "approved" : "refused"
+            entry.reason = existing != nil ? "repeat:\(decision.reasonCode)" : decision.reasonCode
             entry.latencyMs = latency()
-            try entry.insert(db)
-            return answered
+            if unbound {
+                entry.body = nil
+                if try Self.noteUnbound(entry, now: now, db: db) { try entry.insert(db) }
+            } else {
+                try entry.insert(db)
+            }
+            return DebitHookResult(decision: decision, isRepeat: existing != nil, language: language)
         }
     }
 
+    /// What a hook is decided on, read in the caller's transaction: its session, its retailer, the counters
+    /// (without its own client_ref_id), the kill switch, and the decision already stored under its client_ref_id.
+    static func loadFacts(for hook: DebitHook, sessionToken: String?, now: Date, db: Database) throws
+        -> (DebitHookFacts, TransactionRecord?)
+    {
+        let session: SessionEvidence
+        if let sessionToken {
+            let found = try GatewaySession.filter(Column("token_hash") == SecretToken.hash(sessionToken)).fetchOne(db)
+            session = found.map { .found($0) } ?? .unknown
+        } else {
+            session = .none
+        }
+        var sessionID: Int64? = nil
+        if case .found(let found) = session { sessionID = found.id }
+        let existing = try TransactionRecord.filter(TransactionRecord.Columns.clientRefId == hook.clientRefID).fetchOne(db)
+        let earlier = existing.map { stored in
+            EarlierDecision(
+                approved: stored.decision == "approved", reason: stored.reason,
+                sameRequest: stored.requestFingerprint == hook.fingerprint, sameSession: stored.gatewaySessionId == sessionID,
+                decidedAt: stored.decidedAt, resultReported: stored.reportedAt != nil || stored.state != .approved
+            )
+        }
+        let retailer = try hook.userCode.flatMap { try Retailer.filter(Retailer.Columns.userCode == $0).fetchOne(db) }
+        let facts = DebitHookFacts(
+            retailer: retailer, session: session,
+            counters: try counters(for: hook, retailer: retailer, sessionID: sessionID, day: IndianTime.day(now), db: db),
+            servicePaused: try servicePaused(db), now: now, earlier: earlier
+        )
+        return (facts, existing)
+    }
+
+    /// What `aeps policy check` needs: the facts a hook would be decided on now, read without writing anything.
+    public func facts(for hook: DebitHook, sessionToken: String?, now: Date) async throws -> DebitHookFacts {
+        try await writer.read { db in try Self.loadFacts(for: hook, sessionToken: sessionToken, now: now, db: db).0 }
+    }
+
     /// The counts the caps compare against, by indexed queries inside the decision's transaction: two hooks
-    /// cannot both pass the last place under a cap.
+    /// cannot both pass the last place under a cap. The hook's own client_ref_id is never counted, so a repeat
+    /// is judged against the others only.
     static func counters(for hook: DebitHook, retailer: Retailer?, sessionID: Int64?, day: String, db: Database) throws
         -> DebitHookCounters
     {
@@ -127,27 +144,57 @@ extension AppDatabase {
         if let mobile = hook.customerMobile, !mobile.isEmpty {
             counters.customerWithdrawalsToday = try Int.fetchOne(db, sql: """
                 SELECT COUNT(*) FROM aeps_transaction
-                WHERE customer_mobile = ? AND ist_day = ? AND type = 2 AND decision = 'approved'
-                """, arguments: [mobile, day]) ?? 0
+                WHERE customer_mobile = ? AND ist_day = ? AND type = 2 AND decision = 'approved' AND client_ref_id <> ?
+                """, arguments: [mobile, day, hook.clientRefID]) ?? 0
         }
         if let retailerID = retailer?.id {
             let row = try Row.fetchOne(db, sql: """
                 SELECT COUNT(*) AS n, COALESCE(SUM(amount_paise), 0) AS total FROM aeps_transaction
-                WHERE retailer_id = ? AND ist_day = ? AND type = 2 AND decision = 'approved'
-                """, arguments: [retailerID, day])
+                WHERE retailer_id = ? AND ist_day = ? AND type = 2 AND decision = 'approved' AND client_ref_id <> ?
+                """, arguments: [retailerID, day, hook.clientRefID])
             counters.retailerWithdrawalsToday = row?["n"] ?? 0
             counters.retailerAmountTodayPaise = row?["total"] ?? 0
         }
         if let sessionID {
             counters.sessionApprovals = try Int.fetchOne(db, sql: """
-                SELECT COUNT(*) FROM aeps_transaction WHERE gateway_session_id = ? AND decision = 'approved'
-                """, arguments: [sessionID]) ?? 0
+                SELECT COUNT(*) FROM aeps_transaction
+                WHERE gateway_session_id = ? AND decision = 'approved' AND client_ref_id <> ?
+                """, arguments: [sessionID, hook.clientRefID]) ?? 0
         }
         return counters
     }
 
     static func servicePaused(_ db: Database) throws -> Bool {
         try String.fetchOne(db, sql: "SELECT value FROM setting WHERE name = 'kill_switch'") == "on"
+    }
+
+    /// Compact log rows a source may leave per hour, and all sources together, for requests not bound to a live
+    /// session; past these only the counts grow.
+    public static let unboundRowsPerSourcePerHour = 100
+    public static let unboundRowsPerHour = 5_000
+
+    /// Counts a request that no live session vouches for (a refused unbound hook, a malformed or unknown request)
+    /// under its source and hour, and says whether a compact log row may still be written for it.
+    /// A source is the client's address; IPv6 addresses count by their /64, which one client usually holds whole.
+    static func noteUnbound(_ entry: CallbackLogEntry, now: Date, db: Database) throws -> Bool {
+        let hour = String(ISO8601DateFormatter().string(from: now).prefix(13))
+        let source = CallbackSource.key(entry.remoteAddress)
+        var allowed = true
+        for (key, cap) in [(source, unboundRowsPerSourcePerHour), ("*", unboundRowsPerHour)] {
+            let logged = try Int.fetchOne(db, sql: """
+                INSERT INTO callback_source (source, hour, requests, bytes, logged) VALUES (?, ?, 1, ?, 0)
+                ON CONFLICT(source, hour) DO UPDATE SET requests = requests + 1, bytes = bytes + excluded.bytes
+                RETURNING logged
+                """, arguments: [key, hour, entry.bodyBytes]) ?? 0
+            if logged >= cap { allowed = false }
+        }
+        if allowed {
+            try db.execute(
+                sql: "UPDATE callback_source SET logged = logged + 1 WHERE hour = ? AND source IN (?, '*')",
+                arguments: [hour, source]
+            )
+        }
+        return allowed
     }
 
     /// Records an eko-response and moves its transaction forward when the report allows it, in one transaction.
@@ -210,11 +257,26 @@ extension AppDatabase {
         return .stateUpdated
     }
 
-    /// Records a callback that was answered with an error (bad content type, oversize, malformed, unknown action).
+    /// Records a callback that was answered with an error (bad content type, oversize, malformed, unknown action,
+    /// a bad field): nothing vouches for its sender, so it leaves a compact row (no body: its size and digest) and
+    /// a count under its source, like an unbound hook.
     public func recordRejectedCallback(_ log: CallbackLogEntry) async throws {
         try await writer.write { db in
             var entry = log
-            try entry.insert(db)
+            entry.body = nil
+            if try Self.noteUnbound(entry, now: entry.receivedAt, db: db) { try entry.insert(db) }
+        }
+    }
+
+    /// Per source and hour, the requests no live session vouched for: how many, their bytes, and how many left a
+    /// log row. The biggest senders first.
+    public func unboundSources(since: Date, limit: Int = 20) async throws -> [CallbackSource] {
+        let hour = String(ISO8601DateFormatter().string(from: since).prefix(13))
+        return try await writer.read { db in
+            try CallbackSource.fetchAll(db, sql: """
+                SELECT source, SUM(requests) AS requests, SUM(bytes) AS bytes, SUM(logged) AS logged FROM callback_source
+                WHERE hour >= ? AND source <> '*' GROUP BY source ORDER BY SUM(requests) DESC LIMIT ?
+                """, arguments: [hour, limit])
         }
     }
 }
@@ -226,6 +288,11 @@ extension PolicyDecision {
         case .approve: "approved"
         case .refuse(let code): code.rawValue
         }
+    }
+
+    public var refusalCode: RefusalCode? {
+        if case .refuse(let code) = self { return code }
+        return nil
     }
 
     /// The retailer-facing message of a refusal.

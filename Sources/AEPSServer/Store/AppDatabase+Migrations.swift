@@ -203,6 +203,27 @@ extension AppDatabase {
             try db.create(index: "aeps_transaction_on_state_next", on: "aeps_transaction", columns: ["state", "next_inquiry_at"])
         }
 
+        migrator.registerMigration("2026-11-26-signing") { db in
+            // What a hook sent as request_hash_params (the server signs its own list; a change at Eko shows here).
+            try db.alter(table: "aeps_transaction") { t in
+                t.add(column: "hash_params_sent", .text)
+            }
+            // A request's body digest, kept when its body is not (unbound senders, unparsable bodies).
+            try db.alter(table: "callback_log") { t in
+                t.add(column: "body_digest", .text)
+            }
+            // Requests no live session vouched for, counted per source and hour, so a flood is visible and what it
+            // can make us write is bounded.
+            try db.create(table: "callback_source") { t in
+                t.column("source", .text).notNull()
+                t.column("hour", .text).notNull()
+                t.column("requests", .integer).notNull()
+                t.column("bytes", .integer).notNull()
+                t.column("logged", .integer).notNull()
+                t.primaryKey(["source", "hour"])
+            }
+        }
+
         // Future migrations go here, below the shipped ones.
         return migrator
     }

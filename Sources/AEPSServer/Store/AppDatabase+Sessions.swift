@@ -171,23 +171,4 @@ extension AppDatabase {
             return retailer
         }
     }
-
-    /// What `aeps policy check` needs: the facts a hook would be decided on now, read without writing anything.
-    public func facts(for hook: DebitHook, sessionToken: String?, now: Date) async throws -> DebitHookFacts {
-        try await writer.read { db in
-            let retailer = try hook.userCode.flatMap { try Retailer.filter(Retailer.Columns.userCode == $0).fetchOne(db) }
-            var session: SessionEvidence = .none
-            if let sessionToken {
-                session = try GatewaySession.filter(Column("token_hash") == SecretToken.hash(sessionToken)).fetchOne(db)
-                    .map { .found($0) } ?? .unknown
-            }
-            var sessionID: Int64?
-            if case .found(let found) = session { sessionID = found.id }
-            return DebitHookFacts(
-                retailer: retailer, session: session,
-                counters: try Self.counters(for: hook, retailer: retailer, sessionID: sessionID, day: IndianTime.day(now), db: db),
-                servicePaused: try Self.servicePaused(db), now: now
-            )
-        }
-    }
 }

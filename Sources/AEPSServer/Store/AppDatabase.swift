@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
 
-/// The server's SQLite database: one `DatabasePool` (WAL, concurrent readers, one serialized writer) with
-/// `synchronous=FULL`, so an answered callback is on disk before the answer leaves.
+/// The server's SQLite database: one `DatabasePool` (WAL, concurrent readers, one serialized writer) whose writer
+/// runs with `synchronous=FULL`, so every commit (an answered callback's record) is synced to disk before the
+/// answer leaves.
 ///
 /// Every write method is one transaction that keeps the ledger's invariants; reads go through ``reader``.
 /// See <https://swiftpackageindex.com/groue/GRDB.swift/documentation/grdb/concurrency>.
@@ -21,6 +22,11 @@ public struct AppDatabase: Sendable {
         }
         do {
             let pool = try DatabasePool(path: url.path, configuration: makeConfiguration())
+            // GRDB's pool turns on WAL for its writer *after* `prepareDatabase` has run, and sets
+            // `synchronous=NORMAL` there (GRDB/Core/Database.swift, setUpWALMode): a commit is then synced only at
+            // checkpoints, and a power cut can lose approvals already answered. The writer is one long-lived
+            // connection, so setting FULL on it here stays in force. `writerSynchronous()` reads it back.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             return AppDatabase(writer: pool, path: url.path)
         } catch {
             throw DatabaseOpenError(path: path, reason: "\(error)")
@@ -32,11 +38,12 @@ public struct AppDatabase: Sendable {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in
-            // An acknowledged callback must survive a power cut: fsync on every commit.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         return configuration
+    }
+
+    /// The writer connection's `PRAGMA synchronous` (2 is FULL: every commit synced), read on the writer itself.
+    public func writerSynchronous() async throws -> Int {
+        try await writer.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// Read access for queries (ops, CLI, tests).

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GRDB
 
 /// A row of one of our tables: snake_case columns, an auto-incremented `id` set on insert.
@@ -75,6 +78,8 @@ public struct TransactionRecord: StoredRecord, Equatable {
     public var nextInquiryAt: Date?
     public var createdAt: Date
     public var updatedAt: Date
+    /// The `request_hash_params` the hook sent (JSON list), so ops can see a change at Eko.
+    public var hashParamsSent: String? = nil
 
     public static let databaseTableName = "aeps_transaction"
 
@@ -99,6 +104,8 @@ public struct CallbackLogEntry: StoredRecord, Equatable {
     public var body: String?
     public var bodyBytes: Int
     public var latencyMs: Double
+    /// SHA-256 (hex) of the body as received: identifies it when the body itself is not kept.
+    public var bodyDigest: String? = nil
 
     /// A log row for a request just received; the outcome, reason and latency are filled in as it is handled.
     public init(
@@ -122,6 +129,25 @@ public struct CallbackLogEntry: StoredRecord, Equatable {
     }
 
     public static let databaseTableName = "callback_log"
+}
+
+/// Requests no live session vouched for, counted per source (client address; IPv6 by /64) and hour.
+public struct CallbackSource: Codable, Sendable, Equatable, FetchableRecord {
+    public var source: String
+    public var requests: Int
+    public var bytes: Int
+    /// How many of them left a compact log row (the rest only counted).
+    public var logged: Int
+
+    /// The source key of a client address: an IPv4 address as is, an IPv6 address by its /64 (one client
+    /// usually holds a whole /64), anything else as given (bounded).
+    static func key(_ address: String?) -> String {
+        guard let address, !address.isEmpty else { return "unknown" }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        guard address.contains(":"), inet_pton(AF_INET6, address, &bytes) == 1 else { return String(address.prefix(64)) }
+        let groups = stride(from: 0, to: 8, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }
+        return groups.joined(separator: ":") + "::/64"
+    }
 }
 
 /// A distinct eko-response (a byte-identical repeat is not stored twice).

@@ -3,6 +3,9 @@ import Foundation
 
 /// Unguessable tokens (gateway sessions, API keys, CSRF) and the one-way form in which they are stored.
 public enum SecretToken {
+    /// The longest token accepted anywhere (ours are 46 characters).
+    public static let maxLength = 128
+
     /// 32 random bytes from the system's CSPRNG, base64url without padding, after a readable prefix.
     public static func generate(prefix: String) -> String {
         var generator = SystemRandomNumberGenerator()
