@@ -105,7 +105,7 @@ import Testing
             let again = try await postCallback(client, debitHookBody())
             #expect(again.json["allow"] == .bool(true))  // the first session may still repeat it
         }
-        let reason = try await storedReason(server)
+        let reason = try await server.rows("SELECT reason FROM aeps_transaction").first?["reason"] ?? nil
         #expect(reason == "approved")
         let reasons = try await server.rows("SELECT reason FROM callback_log ORDER BY id").map { $0["reason"] ?? nil }
         #expect(reasons == ["approved", "repeat:client_ref_id_other_session", "repeat:approved"])

@@ -43,6 +43,11 @@ final class LogCapture: Sendable {
         return logger
     }
 
+    /// The capturing handler itself, to wrap (e.g. in ``PrintableLogHandler``).
+    func handler() -> any LogHandler {
+        CapturingHandler(capture: self)
+    }
+
     fileprivate func append(_ line: String) { lines.withLockedValue { $0.append(line) } }
 
     private struct CapturingHandler: LogHandler {
