@@ -21,7 +21,7 @@
       popupBlocked: 'Your browser blocked the gateway window. Allow pop-ups for this site, then press the button again.',
       sessionExpired: 'Your sign-in has ended. Please sign in again.',
       wrongCredentials: 'Wrong retailer code or password.',
-      tooMany: 'Too many failed sign-ins. Please wait 15 minutes and try again.',
+      tooMany: 'Too many failed sign-ins. Please wait a few minutes and try again.',
       network: 'Could not reach the server. Check the internet connection and try again.',
       serverError: 'The server could not do this. Please try again.',
       fillBoth: 'Please enter your retailer code and password.'
@@ -43,7 +43,7 @@
       popupBlocked: 'ब्राउज़र ने गेटवे विंडो रोक दी। इस साइट के लिए पॉप-अप की अनुमति दें और बटन फिर दबाएँ।',
       sessionExpired: 'आपका साइन इन समाप्त हो गया। कृपया फिर से साइन इन करें।',
       wrongCredentials: 'रिटेलर कोड या पासवर्ड गलत है।',
-      tooMany: 'बहुत सारे असफल प्रयास। 15 मिनट बाद फिर कोशिश करें।',
+      tooMany: 'बहुत सारे असफल प्रयास। कुछ मिनट बाद फिर कोशिश करें।',
       network: 'सर्वर से संपर्क नहीं हो सका। इंटरनेट जाँचें और फिर कोशिश करें।',
       serverError: 'सर्वर यह नहीं कर सका। कृपया फिर कोशिश करें।',
       fillBoth: 'कृपया रिटेलर कोड और पासवर्ड दर्ज करें।'

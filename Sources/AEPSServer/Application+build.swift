@@ -56,13 +56,13 @@ public func buildApplication(
     )
 }
 
-/// Routes and middleware: static files for everyone, CORS only on the callback, health for infrastructure.
+/// Routes and middleware: the page's own files for everyone, CORS only on the callback, health for infrastructure.
 public func buildRouter(config: AppConfig, dependencies: AppDependencies) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.addMiddleware {
         LogRequestsMiddleware(.debug)
         PageSecurityMiddleware(gatewayOrigin: config.gatewayOrigin)
-        FileMiddleware(dependencies.publicDirectory, searchForIndexHtml: true, logger: dependencies.logger)
+        PublicFilesMiddleware(folder: dependencies.publicDirectory, logger: dependencies.logger)
     }
     CallbackController(
         database: dependencies.database,

@@ -104,16 +104,22 @@ import Testing
         #expect(try await server.rows("SELECT reason, body FROM callback_log") == [["reason": reason, "body": nil]])
     }
 
-    @Test func aDisabledRetailerIsRefusedAndEnablingItAgainApproves() async throws {
-        let server = try TestServer()
+    @Test func aDisabledRetailerIsRefusedAndEnablingItAgainDoesNotReviveItsSessions() async throws {
+        let server = try TestServer(overrides: ["policy": #"{"require_session": false}"#])
         try await server.addRetailer()
         try await server.database.setRetailerActive(userCode: "20810200", active: false, now: pinnedNow)
         try await server.makeApp().test(.router) { client in
-            let refused = try await postCallback(client, debitHookBody(clientRefID: "R1"))
+            // Disabling revoked the retailer's gateway sessions; without one, the retailer rule itself refuses.
+            let revoked = try await postCallback(client, debitHookBody(clientRefID: "R1"))
+            #expect(revoked.json["allow"] == .bool(false))
+            #expect(revoked.json["message"] == .string(RefusalCode.sessionRevoked.message))
+            let refused = try await postCallback(client, debitHookBody(clientRefID: "R2", session: nil))
             #expect(refused.json["allow"] == .bool(false))
             #expect(refused.json["message"] == .string(RefusalCode.retailerDisabled.message))
             try await server.database.setRetailerActive(userCode: "20810200", active: true, now: pinnedNow)
-            let approved = try await postCallback(client, debitHookBody(clientRefID: "R2"))
+            let stillRevoked = try await postCallback(client, debitHookBody(clientRefID: "R3"))
+            #expect(stillRevoked.json["allow"] == .bool(false))
+            let approved = try await postCallback(client, debitHookBody(clientRefID: "R4", session: nil))
             #expect(approved.json["allow"] == .bool(true))
         }
     }

@@ -41,14 +41,25 @@ struct GatewaySessionIssuer: Sendable {
     let signer: EkoSigner
     let clock: @Sendable () -> Date
 
-    func issue(for retailer: Retailer, language: String?, via issuedVia: String) async throws -> [(String, JSONValue)] {
+    /// - Parameters:
+    ///   - issuedVia: `page`, or `api:<key name>` with `apiKey` the partner API key that asked.
+    func issue(
+        for retailer: Retailer, language: String?, via issuedVia: String, apiKey: APIKey? = nil
+    ) async throws -> [(String, JSONValue)] {
         let now = clock()
         let token = SecretToken.generate(prefix: "gs_")
-        let session = try await database.createGatewaySession(
-            retailer: retailer, tokenHash: SecretToken.hash(token), environment: config.environment.rawValue,
-            issuedVia: issuedVia, language: language ?? config.language, now: now,
-            ttlSeconds: config.policy.sessionTTLSeconds
-        )
+        let session: GatewaySession
+        do {
+            session = try await database.createGatewaySession(
+                retailer: retailer, tokenHash: SecretToken.hash(token), environment: config.environment.rawValue,
+                issuedVia: issuedVia, apiKeyID: apiKey?.id, language: language ?? config.language, now: now,
+                ttlSeconds: config.policy.sessionTTLSeconds
+            )
+        } catch GatewaySessionError.retailerDisabled {
+            throw APIError(status: .conflict, code: "retailer_disabled", message: RefusalCode.retailerDisabled.message)
+        } catch GatewaySessionError.apiKeyRevoked {
+            throw APIError.unauthorizedAPIKey
+        }
         let timestamp = EkoTimestamp.milliseconds(now)
         return GatewayConfiguration.members(
             config: config, userCode: retailer.userCode, token: token,

@@ -31,7 +31,7 @@ struct PartnerAPIController {
         guard retailer.active else {
             throw APIError(status: .conflict, code: "retailer_disabled", message: "retailer \(userCode) is disabled")
         }
-        let members = try await issuer.issue(for: retailer, language: language, via: "api:\(key.name)")
+        let members = try await issuer.issue(for: retailer, language: language, via: "api:\(key.name)", apiKey: key)
         return JSONResponse.make(.ok, members)
     }
 
@@ -77,12 +77,19 @@ struct PartnerAPIController {
     }
 
     private func authenticate(_ request: Request) async throws -> APIKey {
-        let unauthorized = APIError(
-            status: .unauthorized, code: "unauthorized", message: "a valid API key is required (Authorization: Bearer …)",
-            headers: [(.wwwAuthenticate, "Bearer")]
-        )
-        guard let token = request.headers.bearer?.token, !token.isEmpty, token.count <= 200 else { throw unauthorized }
-        guard let key = try await database.activeAPIKey(keyHash: SecretToken.hash(token)) else { throw unauthorized }
+        guard let token = request.headers.bearer?.token, !token.isEmpty, token.count <= 200 else {
+            throw APIError.unauthorizedAPIKey
+        }
+        guard let key = try await database.activeAPIKey(keyHash: SecretToken.hash(token)) else {
+            throw APIError.unauthorizedAPIKey
+        }
         return key
     }
+}
+
+extension APIError {
+    static let unauthorizedAPIKey = APIError(
+        status: .unauthorized, code: "unauthorized", message: "a valid API key is required (Authorization: Bearer …)",
+        headers: [(.wwwAuthenticate, "Bearer")]
+    )
 }

@@ -18,10 +18,8 @@ public struct LoginSession: Codable, Sendable {
 
 /// The retailer page's API: sign in and out, who is signed in, and a fresh gateway configuration.
 struct RetailerPageController {
-    /// Failed sign-ins allowed in the window per account (after its last success) and per address.
-    static let maxFailuresPerAccount = 5
-    static let maxFailuresPerAddress = 20
-    static let throttleWindow: TimeInterval = 15 * 60
+    /// Growing delays per (account, address) pair and a limit per address: see ``SignInThrottle``.
+    static let throttle = SignInThrottle()
     /// Compared against when the account does not exist, so both answers take the same time.
     static let unknownAccountHash = Bcrypt.hash("aeps-unknown-account", cost: 12)
 
@@ -37,7 +35,7 @@ struct RetailerPageController {
         router.group("/api")
             .add(middleware: JSONErrorMiddleware())
             .add(middleware: SessionMiddleware(
-                storage: SQLitePersistDriver(database: database, clock: clock),
+                storage: LoginSessionStorage(database: database, clock: clock),
                 configuration: .init(
                     sessionCookieParameters: cookie, keyPrefix: "login.",
                     defaultSessionExpiration: .seconds(config.loginTTLSeconds)
@@ -61,21 +59,19 @@ struct RetailerPageController {
         }
         let now = clock()
         let address = context.clientAddress(request, trustForwardedFor: config.http.trustForwardedFor)
-        let failures = try await database.recentLoginFailures(
-            account: userCode, remoteAddress: address, since: now.addingTimeInterval(-Self.throttleWindow)
-        )
-        if failures.account >= Self.maxFailuresPerAccount || failures.address >= Self.maxFailuresPerAddress {
-            throw APIError(
-                status: .tooManyRequests, code: "too_many_attempts",
-                message: "Too many failed sign-ins. Please wait 15 minutes and try again.",
-                headers: [(.retryAfter, String(Int(Self.throttleWindow)))]
-            )
+        // The attempt is reserved before the password is checked, in the transaction that counts earlier ones.
+        let attemptID: Int64
+        switch try await database.reserveSignInAttempt(
+            account: userCode, remoteAddress: address, throttle: Self.throttle, now: now
+        ) {
+        case .admitted(let reserved): attemptID = reserved
+        case .delayed(let until): throw Self.tooManyAttempts(wait: until.timeIntervalSince(now))
         }
         let retailer = try await database.retailer(userCode: userCode)
         let hash = retailer?.passwordHash ?? Self.unknownAccountHash
         let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
         let succeeded = matches && retailer?.passwordHash != nil
-        try await database.recordLoginAttempt(account: userCode, remoteAddress: address, succeeded: succeeded, at: now)
+        try await database.finishSignInAttempt(attemptID, succeeded: succeeded)
         guard succeeded, let retailer, let passwordHash = retailer.passwordHash else {
             // The same answer for a wrong password and an unknown account.
             throw APIError(status: .unauthorized, code: "invalid_credentials", message: "Wrong user code or password.")
@@ -144,6 +140,18 @@ struct RetailerPageController {
             ("partner_name", .string(config.partnerName)),
             ("gateway_origin", .string(config.gatewayOrigin)),
         ])
+    }
+
+    /// 429 with `Retry-After` (whole seconds) and a message saying how long to wait.
+    static func tooManyAttempts(wait: TimeInterval) -> APIError {
+        let seconds = max(1, Int(wait.rounded(.up)))
+        let minutes = (seconds + 59) / 60
+        let when = seconds < 60 ? "\(seconds) seconds" : minutes == 1 ? "1 minute" : "\(minutes) minutes"
+        return APIError(
+            status: .tooManyRequests, code: "too_many_attempts",
+            message: "Too many failed sign-ins. Please wait \(when) and try again.",
+            headers: [(.retryAfter, String(seconds))]
+        )
     }
 
     static func stamp(_ passwordHash: String) -> String {

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 extension AppDatabase {
@@ -222,6 +223,63 @@ extension AppDatabase {
                 t.column("logged", .integer).notNull()
                 t.primaryKey(["source", "hour"])
             }
+        }
+
+        migrator.registerMigration("2026-11-26-sessions-hardening") { db in
+            // Sign-in attempts are reserved before the password is checked ('pending'), in the transaction that
+            // counts earlier ones, then marked 'failed' or 'succeeded'. Rebuilt rather than altered: the
+            // boolean `succeeded` becomes `outcome`.
+            try db.create(table: "login_attempt_new") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("account", .text).notNull()
+                t.column("remote_address", .text)
+                t.column("outcome", .text).notNull().check(sql: "outcome IN ('pending', 'failed', 'succeeded')")
+                t.column("attempted_at", .datetime).notNull()
+            }
+            try db.execute(sql: """
+                INSERT INTO login_attempt_new (id, account, remote_address, outcome, attempted_at)
+                SELECT id, account, remote_address, CASE WHEN succeeded THEN 'succeeded' ELSE 'failed' END, attempted_at
+                FROM login_attempt
+                """)
+            try db.drop(table: "login_attempt")
+            try db.rename(table: "login_attempt_new", to: "login_attempt")
+            try db.create(
+                index: "login_attempt_on_account_address", on: "login_attempt",
+                columns: ["account", "remote_address", "attempted_at"]
+            )
+            try db.create(index: "login_attempt_on_address", on: "login_attempt", columns: ["remote_address", "attempted_at"])
+
+            // Which partner API key opened a gateway session, so revoking the key revokes its sessions.
+            try db.alter(table: "gateway_session") { t in
+                t.add(column: "api_key_id", .integer).references("api_key")
+            }
+            try db.execute(sql: """
+                UPDATE gateway_session
+                SET api_key_id = (SELECT id FROM api_key WHERE 'api:' || api_key.name = gateway_session.issued_via)
+                WHERE issued_via LIKE 'api:%'
+                """)
+            try db.create(index: "gateway_session_on_api_key", on: "gateway_session", columns: ["api_key_id"])
+            try db.create(index: "gateway_session_on_retailer", on: "gateway_session", columns: ["retailer_id"])
+
+            // Whose page sign-in a session is, so a new password or disabling the retailer ends them at once.
+            try db.alter(table: "login_session") { t in
+                t.add(column: "retailer_id", .integer).references("retailer", onDelete: .cascade)
+            }
+            struct StoredSession: Decodable { var retailerID: Int64 }
+            for row in try Row.fetchAll(db, sql: "SELECT key_hash, value FROM login_session") {
+                let keyHash: String = row["key_hash"]
+                let value: Data = row["value"]
+                if let session = try? JSONDecoder().decode(StoredSession.self, from: value) {
+                    try db.execute(
+                        sql: "UPDATE login_session SET retailer_id = ? WHERE key_hash = ?",
+                        arguments: [session.retailerID, keyHash]
+                    )
+                } else {
+                    // Not a retailer's session: nobody can be signed in by it.
+                    try db.execute(sql: "DELETE FROM login_session WHERE key_hash = ?", arguments: [keyHash])
+                }
+            }
+            try db.create(index: "login_session_on_retailer", on: "login_session", columns: ["retailer_id"])
         }
 
         // Future migrations go here, below the shipped ones.

@@ -31,7 +31,9 @@ extension AppDatabase {
         }
     }
 
-    /// Enables or disables a retailer. Returns the updated retailer.
+    /// Enables or disables a retailer. Disabling also ends its page sign-ins and revokes every gateway session it
+    /// has (page or partner API), in the same transaction; enabling it again restores none of them.
+    /// Returns the updated retailer.
     @discardableResult
     public func setRetailerActive(userCode: String, active: Bool, now: Date) async throws -> Retailer {
         try await writer.write { db in
@@ -42,6 +44,10 @@ extension AppDatabase {
                 retailer.active = active
                 retailer.updatedAt = now
                 try retailer.update(db)
+            }
+            if !active {
+                try Self.endPageSessions(retailerID: retailer.id!, db: db)
+                try Self.revokeGatewaySessions(db, now: now, where: "retailer_id = ?", arguments: [retailer.id!])
             }
             return retailer
         }

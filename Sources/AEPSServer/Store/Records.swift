@@ -180,8 +180,17 @@ public struct GatewaySession: StoredRecord, Equatable {
     public var createdAt: Date
     public var expiresAt: Date
     public var revokedAt: Date?
+    /// The partner API key that opened it (`issuedVia` is then `api:<key name>`); revoking the key revokes it.
+    public var apiKeyId: Int64? = nil
 
     public static let databaseTableName = "gateway_session"
+}
+
+/// A retailer's page sign-in session as stored: hummingbird-auth's session value (JSON), kept under a SHA-256 of
+/// the cookie, with the retailer it belongs to so it can be ended with the retailer's password or access.
+public struct StoredLoginSession: Sendable, Equatable {
+    public var value: Data
+    public var expiresAt: Date?
 }
 
 /// A partner API key (kept as SHA-256).
