@@ -14,8 +14,9 @@ export PATH := $(PATH):/opt/swift/usr/bin
 
 # System packages: SQLite and OpenSSL headers for the build, curl and CA certificates for trying the server.
 DEB_PACKAGES := libsqlite3-dev libssl-dev curl ca-certificates
-# The tests also drive the retailer page in a real headless Chromium, with fonts for English and Hindi.
-TEST_PACKAGES := chromium fonts-dejavu-core fonts-lohit-deva
+# The tests also drive the retailer page in a real headless Chromium, with fonts for English and Hindi, and watch
+# the real server's system calls with strace (each approval synced before its answer).
+TEST_PACKAGES := chromium fonts-dejavu-core fonts-lohit-deva strace
 
 # Eko's public UAT access key (protocol §2): used by `make run` only when EKO_ACCESS_KEY is not set.
 UAT_ACCESS_KEY := d2fe1d99-6298-4af2-8cc5-d97dcf46df30

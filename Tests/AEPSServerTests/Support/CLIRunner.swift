@@ -77,10 +77,16 @@ final class RunningProcess: Sendable {
 
     var stderr: String { errorText.withLockedValue { $0 } }
 
-    init(_ runner: CLIRunner, _ arguments: [String], environment: [String: String]) throws {
+    /// - Parameter wrapper: a program and its arguments to run `aeps` under (e.g. `strace ...`), or none.
+    init(_ runner: CLIRunner, _ arguments: [String], environment: [String: String], under wrapper: [String] = []) throws {
         process = Process()
-        process.executableURL = CLIRunner.executable
-        process.arguments = arguments
+        if let program = wrapper.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(wrapper.dropFirst()) + [CLIRunner.executable.path] + arguments
+        } else {
+            process.executableURL = CLIRunner.executable
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = runner.directory.url
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
