@@ -115,20 +115,23 @@ import Testing
     @Test func aStalledDatabaseGetsARefusalWithinTheBudgetAndTheReasonIsRecordedAfter() async throws {
         let server = try TestServer(overrides: ["policy": #"{"decision_budget_ms": 300}"#])
         try await server.addRetailer()
-        // Another connection holds the write lock for 2 seconds: the server's write has to wait behind it.
+        // Another connection holds the write lock until the answer is in: the server's write has to wait behind it
+        // (however slowly a loaded machine starts the app).
         let locker = try DatabaseQueue(path: server.config.databasePath)
         let locked = AsyncStream<Void>.makeStream()
+        let release = DispatchSemaphore(value: 0)
         let holder = Task {
             try await locker.writeWithoutTransaction { db in
                 try db.execute(sql: "BEGIN IMMEDIATE")
                 locked.continuation.yield()
-                Thread.sleep(forTimeInterval: 2)
+                _ = release.wait(timeout: .now() + 30)
                 try db.execute(sql: "COMMIT")
             }
         }
         for await _ in locked.stream { break }
         try await server.makeApp().test(.router) { client in
             let answer = try await withdrawal(client, "STALL")
+            release.signal()
             #expect(answer["allow"] == .bool(false))
             #expect(answer["message"] == .string(RefusalCode.storageTimeout.message))
             #expect(answer["secret_key"] == nil)
