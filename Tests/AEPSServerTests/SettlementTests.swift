@@ -1,6 +1,7 @@
 import AEPSServer
 import EkoSigning
 import Foundation
+import GRDB
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -309,5 +310,65 @@ import Testing
         #expect(answer == [["eko_tx_status": "0", "eko_answer_source": "eko_response_unverified"]])
         let reasons = try await bed.server.rows("SELECT reason FROM callback_log WHERE action = 'eko-response'")
         #expect(reasons == [["reason": "applied_unverified"]])
+    }
+
+    /// Before 2026-11-26 a browser report moved the state. The migration puts back what no Eko answer confirmed
+    /// (and no reversal), queues it for Eko, and gives settled ones their recheck window.
+    @Test func theMigrationUndoesStatesOnlyAReportHadSet() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try AppDatabase.open(path: directory.path("old.sqlite"))
+        try database.migrate(upTo: "2026-11-25-settlement")
+        try await database.writerForTests { db in
+            func transaction(_ id: String, _ state: String) throws {
+                try db.execute(sql: """
+                    INSERT INTO aeps_transaction (client_ref_id, type, amount_paise, request_fingerprint, decision, reason,
+                      state, reported_tx_status, decided_at, reported_at, created_at, updated_at)
+                    VALUES (?, 2, 50000, 'f', 'approved', 'approved', ?, 4, '2026-11-25 05:00:00.000',
+                      '2026-11-25 05:01:00.000', '2026-11-25 05:00:00.000', '2026-11-25 05:01:00.000')
+                    """, arguments: [id, state])
+            }
+            func settlement(_ id: String, _ kind: String) throws {
+                try db.execute(sql: """
+                    INSERT INTO settlement (kind, client_ref_id, amount_paise, verified_by, created_at)
+                    VALUES (?, ?, 50000, 'inquiry', '2026-11-25 05:00:30.000')
+                    """, arguments: [kind, id])
+            }
+            func ekoSaid(_ id: String, _ txStatus: Int) throws {
+                try db.execute(sql: """
+                    INSERT INTO eko_call (called_at, operation, reference, attempt, http_status, eko_status, tx_status, outcome,
+                      latency_ms)
+                    VALUES ('2026-11-25 05:00:40.000', 'transaction_inquiry', ?, 1, 200, 0, ?, 'answered', 5)
+                    """, arguments: [id, txStatus])
+            }
+            try transaction("FORGED", "refunded")
+            try transaction("FORGED-ON-SETTLED", "refunded")
+            try settlement("FORGED-ON-SETTLED", "settlement")
+            try transaction("EKO-REFUNDED", "refunded")
+            try ekoSaid("EKO-REFUNDED", 4)
+            try transaction("REVERSED", "refunded")
+            try settlement("REVERSED", "settlement")
+            try settlement("REVERSED", "reversal")
+            try transaction("REPORTED-SUCCESS", "success")
+            try transaction("SETTLED", "settled")
+            try settlement("SETTLED", "settlement")
+            try transaction("EKO-PENDING", "pending")
+            try ekoSaid("EKO-PENDING", 2)
+        }
+        #expect(try database.migrate() == ["2026-11-26-settlement-rules"])
+        let rows = try await database.reader.read { db in
+            try Row.fetchAll(db, sql: "SELECT client_ref_id, state, next_inquiry_at, recheck_until FROM aeps_transaction ORDER BY id")
+                .map { row -> [String?] in
+                    [row["client_ref_id"], row["state"], row["next_inquiry_at"], row["recheck_until"]]
+                }
+        }
+        #expect(rows == [
+            ["FORGED", "approved", "2026-11-25 05:01:00.000", nil],
+            ["FORGED-ON-SETTLED", "settled", "2026-11-25 05:01:00.000", "2026-11-28 05:00:30.000"],
+            ["EKO-REFUNDED", "refunded", nil, nil],
+            ["REVERSED", "refunded", nil, nil],
+            ["REPORTED-SUCCESS", "approved", "2026-11-25 05:01:00.000", nil],
+            ["SETTLED", "settled", "2026-11-25 05:01:00.000", "2026-11-28 05:00:30.000"],
+            ["EKO-PENDING", "pending", "2026-11-25 05:01:00.000", nil],
+        ])
     }
 }

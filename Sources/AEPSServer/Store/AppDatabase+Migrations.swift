@@ -267,3 +267,11 @@ extension AppDatabase {
         return migrator
     }
 }
+
+extension AppDatabase {
+    /// Applies migrations up to and including `identifier` only: tests build a database as an older version left
+    /// it, to check what a later migration does to its rows.
+    package func migrate(upTo identifier: String) throws {
+        try Self.migrator.migrate(writer, upTo: identifier)
+    }
+}

@@ -69,6 +69,7 @@ extension AppDatabase {
                        OR (next_inquiry_at IS NULL AND state = 'approved' AND decided_at <= ?))
                 ORDER BY COALESCE(next_inquiry_at, decided_at) LIMIT ?
                 """, arguments: [now, schedule.graceCutoff(now: now), limit])
+            guard !due.isEmpty else { return due }  // nothing due: a read, no write lock taken
             try TransactionRecord.filter(due.contains(TransactionRecord.Columns.clientRefId))
                 .updateAll(db, Column("next_inquiry_at").set(to: now.addingTimeInterval(Double(InquirySchedule.claimLeaseSeconds))))
             return due
@@ -100,7 +101,8 @@ extension AppDatabase {
         case .settlement(let amount, let tid, let bankRefNum, let commission, let tds, let verifiedBy):
             var row = SettlementRecord(
                 id: nil, kind: "settlement", clientRefId: clientRefID, retailerId: transaction.retailerId,
-                userCode: transaction.userCode, ekoTid: tid ?? transaction.ekoTid, bankRefNum: bankRefNum ?? transaction.bankRefNum,
+                // Eko's identifiers only (with verification off, the report's): never a claim from another report.
+                userCode: transaction.userCode, ekoTid: tid, bankRefNum: bankRefNum,
                 amountPaise: amount, commissionPaise: commission, tdsPaise: tds, verifiedBy: verifiedBy.rawValue, createdAt: now
             )
             try row.insert(db)
