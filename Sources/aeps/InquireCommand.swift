@@ -1,6 +1,5 @@
 import AEPSServer
 import ArgumentParser
-import AsyncHTTPClient
 import EkoSigning
 import Foundation
 import Logging
@@ -28,9 +27,9 @@ struct Inquire: AsyncParsableCommand {
         let database = try openDatabase(options)
         var logger = Logger(label: "aeps")
         logger.logLevel = .warning
-        let client = EkoClient(
-            config: config, signer: EkoSigner(accessKey: key), http: HTTPClient.shared, database: database, logger: logger
-        )
+        let client = buildSettlement(
+            config: config, dependencies: AppDependencies(database: database, signer: EkoSigner(accessKey: key), logger: logger)
+        ).eko
         let outcome = tid ? await client.inquire(tid: reference) : await client.inquire(clientRefID: reference)
         switch outcome {
         case .unavailable(let reason):

@@ -1,6 +1,5 @@
 import AEPSServer
 import ArgumentParser
-import AsyncHTTPClient
 import EkoSigning
 import Foundation
 import Hummingbird
@@ -34,16 +33,10 @@ struct Serve: AsyncParsableCommand {
         let database = try AppDatabase.open(path: config.databasePath)
         // Built before migrating so every configuration problem (TLS files too) is reported before any write.
         let signer = EkoSigner(accessKey: accessKey.key)
-        // The process-wide shared client: one connection pool for every call to Eko, nothing to shut down.
-        let http = HTTPClient.shared
-        let settler = Settler(
-            database: database,
-            eko: EkoClient(config: config, signer: signer, http: http, database: database, logger: logger),
-            verifyWithInquiry: config.verifyWithInquiry, clock: { Date() }, logger: logger
-        )
+        // The composition root builds the router, the Eko client (over the process-wide shared HTTP client),
+        // the settler and the sweeper (a service of the application).
         var app = try buildApplication(
-            config: config,
-            dependencies: AppDependencies(database: database, signer: signer, logger: logger, settler: settler)
+            config: config, dependencies: AppDependencies(database: database, signer: signer, logger: logger)
         )
         if try database.isSuperseded() { throw SupersededDatabaseError(path: database.path) }
         if noMigrate {
@@ -73,11 +66,8 @@ struct Serve: AsyncParsableCommand {
             logger.warning("callback_url is http://: browsers block it from Eko's https gateway; use https://")
         }
 
-        // Services stop in reverse order: the server, then the sweeper, then the database.
-        app.addServices(
-            DatabaseCloser(database: database),
-            Sweeper(database: database, settler: settler, config: config, clock: { Date() }, logger: logger)
-        )
+        // Services stop in reverse order: the server, then the sweeper, then the database (first in the list).
+        app.services.insert(DatabaseCloser(database: database), at: 0)
         let scheme = config.tls == nil ? "http" : "https"
         logger.notice(
             "aeps serving",

@@ -21,6 +21,13 @@ import Testing
         #expect(config.callbackPath == "/aeps/callback")
         #expect(config.tls != nil)
         #expect(config.databasePath == "data/aeps.sqlite")
+        #expect(config.recheckSettledDays == 3)
+    }
+
+    @Test func theRecheckWindowDefaultsToThreeDaysAndMayBeOff() throws {
+        #expect(try parse([:]).recheckSettledDays == 3)
+        #expect(try parse(["settlement": #"{"recheck_settled_days": 0}"#]).recheckSettledDays == 0)
+        #expect(try parse(["settlement": #"{"recheck_settled_days": 30}"#]).recheckSettledDays == 30)
     }
 
     @Test func defaultsFillWhatIsLeftOut() throws {
@@ -72,6 +79,9 @@ import Testing
         (["eko": #"{"gateway_origin": "gateway.eko.in"}"#], "eko.gateway_origin"),
         (["eko": #"{"api_base": "nope"}"#], "eko.api_base"),
         (["log": #"{"level": "loud"}"#], "log.level"),
+        (["settlement": #"{"recheck_settled_days": 31}"#], "settlement.recheck_settled_days"),
+        (["settlement": #"{"recheck_settled_days": -1}"#], "settlement.recheck_settled_days"),
+        (["settlement": #"{"recheck_settled_days": "3"}"#], "settlement.recheck_settled_days"),
         (["access_key": #""d2fe1d99-6298-4af2-8cc5-d97dcf46df30""#], "access_key"),
         (["calback_url": #""https://x.example""#], "calback_url"),
     ] as [([String: String], String)])

@@ -5,16 +5,17 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 
-@Suite struct EkoResponseTests {
+@Suite(.timeLimit(.minutes(1))) struct EkoResponseTests {
     /// Approves one withdrawal so there is a transaction to report on.
     func approveWithdrawal(_ client: some TestClientProtocol, clientRefID: String = "AEPS1700000000123") async throws {
         let answer = try await postCallback(client, debitHookBody(clientRefID: clientRefID))
         #expect(answer.json["allow"] == .bool(true))
     }
 
-    @Test func aSuccessIsAcknowledgedAndMovesTheTransaction() async throws {
+    @Test func aReportIsAcknowledgedRecordedAsAClaimAndQueuesAnInquiry() async throws {
         let server = try TestServer()
         try await server.addRetailer()
+        let events = server.settlementEvents.subscribe()
         try await server.makeApp().test(.router) { client in
             try await approveWithdrawal(client)
             let answer = try await postCallback(client, ekoResponseBody())
@@ -24,36 +25,46 @@ import Testing
                 .init(key: "status", value: .string("received")),
                 .init(key: "client_ref_id", value: .string("AEPS1700000000123")),
             ])))
+            // The sweeper asked (no Eko here): a claim alone moved nothing.
+            #expect(await events.next()?.step?.outcome == .noAnswer)
         }
         let rows = try await server.rows("""
-            SELECT state, reported_tx_status, reported_amount_paise, eko_tid, bank_ref_num, aadhaar_last4
+            SELECT state, reported_tx_status, reported_amount_paise, eko_tid, bank_ref_num, aadhaar_last4,
+                   reported_at IS NOT NULL AS reported, inquiry_attempts
             FROM aeps_transaction
             """)
         #expect(rows == [[
-            "state": "success", "reported_tx_status": "0", "reported_amount_paise": "50000", "eko_tid": "3210000000",
-            "bank_ref_num": "412345678901", "aadhaar_last4": "1234",
+            "state": "approved", "reported_tx_status": "0", "reported_amount_paise": "50000", "eko_tid": "3210000000",
+            "bank_ref_num": "412345678901", "aadhaar_last4": "1234", "reported": "1", "inquiry_attempts": "1",
         ]])
+        #expect(try await server.rows("SELECT COUNT(*) AS n FROM settlement") == [["n": "0"]])
+        let reasons = try await server.rows("SELECT reason FROM callback_log WHERE action = 'eko-response'")
+        #expect(reasons == [["reason": "inquiry_queued"]])
     }
 
-    @Test(arguments: [
-        (#""1""#, "failed"), ("2", "pending"), (#""3""#, "refund_pending"), ("4", "refunded"), (#""5""#, "hold"),
-    ])
-    func eachTxStatusMapsToItsState(txStatus: String, state: String) async throws {
+    @Test(arguments: [#""0""#, #""1""#, "2", #""3""#, "4", #""5""#])
+    func noReportedStatusMovesTheTransaction(txStatus: String) async throws {
         let server = try TestServer()
         try await server.addRetailer()
         try await server.makeApp().test(.router) { client in
             try await approveWithdrawal(client)
             try await postCallback(client, ekoResponseBody(txStatus: txStatus))
         }
-        #expect(try await server.rows("SELECT state FROM aeps_transaction") == [["state": state]])
+        let code = txStatus.replacingOccurrences(of: "\"", with: "")
+        #expect(try await server.rows("SELECT state, reported_tx_status FROM aeps_transaction") == [
+            ["state": "approved", "reported_tx_status": code]
+        ])
+        #expect(try await server.rows("SELECT COUNT(*) AS n FROM settlement") == [["n": "0"]])
     }
 
     @Test func theSameResponseTwiceChangesNothingTheSecondTime() async throws {
         let server = try TestServer()
         try await server.addRetailer()
+        let events = server.settlementEvents.subscribe()
         try await server.makeApp().test(.router) { client in
             try await approveWithdrawal(client)
             try await postCallback(client, ekoResponseBody())
+            _ = await events.next()
             let afterFirst = try await server.rows("SELECT * FROM aeps_transaction")
             let again = try await postCallback(client, ekoResponseBody())
             #expect(again.status == .ok)
@@ -63,10 +74,10 @@ import Testing
         }
         #expect(try await server.rows("SELECT COUNT(*) AS n FROM eko_response") == [["n": "1"]])
         let reasons = try await server.rows("SELECT reason FROM callback_log WHERE action = 'eko-response' ORDER BY id")
-        #expect(reasons == [["reason": "state_updated"], ["reason": "duplicate"]])
+        #expect(reasons == [["reason": "inquiry_queued"], ["reason": "duplicate"]])
     }
 
-    @Test func aResultNeverMovesATransactionBackwards() async throws {
+    @Test func theLatestReportIsTheClaimOnRecordAndEachAsksEko() async throws {
         let server = try TestServer()
         try await server.addRetailer()
         try await server.makeApp().test(.router) { client in
@@ -76,21 +87,10 @@ import Testing
             try await postCallback(client, ekoResponseBody(txStatus: #""2""#))
         }
         #expect(try await server.rows("SELECT state, reported_tx_status FROM aeps_transaction") == [
-            ["state": "failed", "reported_tx_status": "1"]
+            ["state": "approved", "reported_tx_status": "2"]
         ])
         let reasons = try await server.rows("SELECT reason FROM callback_log WHERE action = 'eko-response' ORDER BY id")
-        #expect(reasons == [["reason": "state_updated"], ["reason": "no_change"], ["reason": "no_change"]])
-    }
-
-    @Test func pendingThenSuccessMovesForward() async throws {
-        let server = try TestServer()
-        try await server.addRetailer()
-        try await server.makeApp().test(.router) { client in
-            try await approveWithdrawal(client)
-            try await postCallback(client, ekoResponseBody(txStatus: "2"))
-            try await postCallback(client, ekoResponseBody(txStatus: "0"))
-        }
-        #expect(try await server.rows("SELECT state FROM aeps_transaction") == [["state": "success"]])
+        #expect(reasons == [["reason": "inquiry_queued"], ["reason": "inquiry_queued"], ["reason": "inquiry_queued"]])
     }
 
     @Test func anUnknownClientRefIDIsRecordedAnsweredAndMarked() async throws {

@@ -103,7 +103,7 @@ import Testing
             #expect(json["amount_paise"] == .number("50000"))
             #expect(json["customer_mobile"] == .string("XXXXXX3210"))
             #expect(json["decision"] == .string("approved"))
-            #expect(json["state"] == .string("success"))
+            #expect(json["state"] == .string("approved"))  // a report is a claim: Eko decides
             #expect(json["eko_tid"] == .string("3210000000"))
             #expect(json["bank_ref_num"] == .string("412345678901"))
             #expect(json["aadhaar_last4"] == .string("1234"))

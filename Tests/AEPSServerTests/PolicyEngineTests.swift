@@ -115,7 +115,8 @@ import Testing
     @Test func aStalledDatabaseGetsARefusalWithinTheBudgetAndTheReasonIsRecordedAfter() async throws {
         let server = try TestServer(overrides: ["policy": #"{"decision_budget_ms": 300}"#])
         try await server.addRetailer()
-        // Another connection holds the write lock until the answer has arrived: the server's write waits behind it.
+        // Another connection holds the write lock until the answer is in: the server's write has to wait behind it
+        // (however slowly a loaded machine starts the app).
         let locker = try DatabaseQueue(path: server.config.databasePath)
         let locked = AsyncStream<Void>.makeStream()
         let release = DispatchSemaphore(value: 0)
@@ -123,7 +124,7 @@ import Testing
             try await locker.writeWithoutTransaction { db in
                 try db.execute(sql: "BEGIN IMMEDIATE")
                 locked.continuation.yield()
-                release.wait()
+                _ = release.wait(timeout: .now() + 30)
                 try db.execute(sql: "COMMIT")
             }
         }

@@ -37,7 +37,7 @@ import Testing
         #expect(rows == [[
             "client_ref_id": "AEPS1700000000123", "user_code": "20810200", "type": "2", "amount_raw": "500",
             "amount_paise": "50000", "customer_mobile": "9876543210", "bank_code": "607153", "decision": "approved",
-            "reason": "approved", "state": "success", "aadhaar_last4": "0123", "decided": "1", "linked": "1",
+            "reason": "approved", "state": "approved", "aadhaar_last4": "0123", "decided": "1", "linked": "1",
         ]])
     }
 
@@ -117,7 +117,7 @@ import Testing
         let applied = try await server.query { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
         #expect(applied == [
             "2026-11-25-foundation", "2026-11-25-sessions", "2026-11-25-policy", "2026-11-25-eko-calls", "2026-11-25-settlement",
-            "2026-11-26-signing", "2026-11-26-sessions-hardening",
+            "2026-11-26-signing", "2026-11-26-sessions-hardening", "2026-11-26-settlement-rules",
         ])
     }
 

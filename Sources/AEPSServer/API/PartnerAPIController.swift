@@ -73,6 +73,15 @@ struct PartnerAPIController {
             ("decided_at", .string(iso.string(from: record.decidedAt))),
             ("reported_at", text(record.reportedAt.map(iso.string))),
             ("settlements", .array(ledger)),
+            // Why a person must look, with both values (what our side had, what Eko said); null when nothing is.
+            ("flag", record.flagReason.map { reason in
+                .object(JSONObject([
+                    .init(key: "reason", value: .string(reason)),
+                    .init(key: "claimed", value: text(record.flagClaimed)),
+                    .init(key: "eko", value: text(record.flagEko)),
+                    .init(key: "at", value: text(record.flaggedAt.map(iso.string))),
+                ]))
+            } ?? .null),
         ])
     }
 

@@ -24,8 +24,10 @@ public struct CallbackController: Sendable {
     let trustForwardedFor: Bool
     /// The language of refusals when the hook's session does not say (`language` in `aeps.config`).
     let language: String
-    /// Checks a reported result with Eko right after the answer, in the background.
-    let settler: Settler?
+    /// A reported result is a claim: recorded, and checked with Eko by the sweeper, woken through `inquiries`.
+    let settlementRules: SettlementRules
+    let inquirySchedule: InquirySchedule
+    let inquiries: InquirySignal
 
     /// Mounts `OPTIONS` and `POST` on the callback path, with the gateway's CORS and JSON errors around them.
     func addRoutes(to router: Router<AppRequestContext>, path: String, allowedOrigins: [String]) {
@@ -231,7 +233,8 @@ public struct CallbackController: Sendable {
         let outcome: EkoResponseOutcome
         do {
             outcome = try await database.recordEkoResponse(
-                response, digest: digest, now: clock(), log: log, latency: latency
+                response, digest: digest, rules: settlementRules, schedule: inquirySchedule, now: clock(), log: log,
+                latency: latency
             )
         } catch {
             logger.error(
@@ -249,9 +252,9 @@ public struct CallbackController: Sendable {
                 "outcome": "\(outcome.rawValue)", "latency_ms": "\(Int(latency().rounded()))",
             ]
         )
-        if outcome == .stateUpdated, let settler, let clientRefID = response.clientRefID {
-            // The browser's report is a claim: money follows Eko's own answer, asked for now, after this answer.
-            Task { await settler.verify(clientRefID: clientRefID, reported: response) }
+        if outcome == .inquiryQueued || outcome == .unknownTxStatus {
+            // The browser's report is a claim: the sweeper asks Eko now; money follows Eko's answer.
+            inquiries.wake()
         }
         return JSONResponse.make(.ok, [
             ("status", .string("received")),

@@ -64,6 +64,9 @@ public struct AppConfig: Sendable, Equatable {
     public var resultGraceSeconds = 120
     public var sweepIntervalSeconds = 30
     public var giveUpAfterHours = 48
+    /// How many days a settled (or failed) withdrawal is asked about again, so that a later refund or failure at
+    /// Eko becomes a reversal row (`settlement.recheck_settled_days`, 0 to 30; 0: never).
+    public var recheckSettledDays = 3
     /// How long one call to Eko's server API may wait for its answer (`eko.read_timeout_ms`).
     public var ekoReadTimeoutMilliseconds = 10_000
     /// The debit-hook rules (`policy.*`).
@@ -324,14 +327,17 @@ struct ConfigReader {
         var resultGrace = 120
         var sweepInterval = 30
         var giveUp = 48
+        var recheckDays = 3
         if let section = try section("settlement") {
             try section.checkNoUnknownKeys([
                 "verify_with_inquiry", "result_grace_seconds", "sweep_interval_seconds", "give_up_after_hours",
+                "recheck_settled_days",
             ])
             verifyWithInquiry = try section.bool("verify_with_inquiry", default: true)
             resultGrace = try section.integer("result_grace_seconds", in: 10...86_400, default: resultGrace)
             sweepInterval = try section.integer("sweep_interval_seconds", in: 1...3600, default: sweepInterval)
             giveUp = try section.integer("give_up_after_hours", in: 1...720, default: giveUp)
+            recheckDays = try section.integer("recheck_settled_days", in: 0...30, default: recheckDays)
         }
 
         var logLevel = "info"
@@ -364,6 +370,7 @@ struct ConfigReader {
         config.resultGraceSeconds = resultGrace
         config.sweepIntervalSeconds = sweepInterval
         config.giveUpAfterHours = giveUp
+        config.recheckSettledDays = recheckDays
         config.loginTTLSeconds = loginTTL
         return config
     }

@@ -59,9 +59,7 @@ public struct EkoClient: Sendable {
     public init(
         config: AppConfig, signer: EkoSigner, http: HTTPClient, database: AppDatabase,
         clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger,
-        backoff: @escaping @Sendable (Int) -> Duration = { attempt in
-            .milliseconds(Int64(200 * (1 << (attempt - 1))) + Int64.random(in: 0...100))
-        }
+        backoff: @escaping @Sendable (Int) -> Duration = EkoClient.defaultBackoff
     ) {
         self.config = config
         self.signer = signer
@@ -70,6 +68,11 @@ public struct EkoClient: Sendable {
         self.clock = clock
         self.logger = logger
         self.backoff = backoff
+    }
+
+    /// 200 ms before the first retry, doubling, plus up to 100 ms of jitter.
+    public static let defaultBackoff: @Sendable (Int) -> Duration = { attempt in
+        .milliseconds(Int64(200 * (1 << (attempt - 1))) + Int64.random(in: 0...100))
     }
 
     /// Transaction Inquiry by the partner's `client_ref_id`.

@@ -1,52 +1,56 @@
 import Foundation
 import Logging
 
-/// Turns Eko's word into money: asks Transaction Inquiry about a transaction and applies the answer to the ledger
-/// (see ``AppDatabase/applyEkoAnswer(clientRefID:answer:verifiedBy:now:)``). With `settlement.verify_with_inquiry`
-/// off, the browser's eko-response is applied instead and the settlement is marked unverified.
+/// Turns Eko's word into money: asks Transaction Inquiry about one transaction and records the answer through the
+/// settlement rules (``AppDatabase/recordEkoAnswer(clientRefID:answer:rules:schedule:now:)``). With
+/// `settlement.verify_with_inquiry` off nobody is asked (reports were applied as they came, marked unverified);
+/// the time limits still apply.
 public struct Settler: Sendable {
     let database: AppDatabase
     let eko: EkoClient
-    let verifyWithInquiry: Bool
+    let rules: SettlementRules
+    let schedule: InquirySchedule
     let clock: @Sendable () -> Date
     let logger: Logger
 
-    public init(database: AppDatabase, eko: EkoClient, verifyWithInquiry: Bool, clock: @escaping @Sendable () -> Date, logger: Logger) {
+    public init(
+        database: AppDatabase, eko: EkoClient, rules: SettlementRules, schedule: InquirySchedule,
+        clock: @escaping @Sendable () -> Date, logger: Logger
+    ) {
         self.database = database
         self.eko = eko
-        self.verifyWithInquiry = verifyWithInquiry
+        self.rules = rules
+        self.schedule = schedule
         self.clock = clock
         self.logger = logger
     }
 
-    /// Verifies one transaction now. Returns nil when Eko gave no usable answer (ask again later).
+    /// Asks Eko about one transaction now and records what it says. Returns nil only when the answer could not
+    /// be recorded (the transaction stays due and is asked again).
     @discardableResult
-    public func verify(clientRefID: String, reported: EkoResponse? = nil) async -> SettlementOutcome? {
-        let answer: InquiryAnswer
-        let verification: Verification
-        if verifyWithInquiry {
-            guard case .answered(let inquiry) = await eko.inquire(clientRefID: clientRefID) else { return nil }
+    public func verify(clientRefID: String) async -> SettlementStep? {
+        var answer: InquiryAnswer?
+        if rules.verifyWithInquiry, case .answered(let inquiry) = await eko.inquire(clientRefID: clientRefID) {
             answer = inquiry
-            verification = .inquiry
-        } else {
-            guard let reported else { return nil }
-            answer = InquiryAnswer(
-                status: 0, message: nil, txStatus: reported.txStatus, amountPaise: reported.amountPaise, tid: reported.tid,
-                bankRefNum: reported.bankRefNum, commissionPaise: nil, tdsPaise: nil
-            )
-            verification = .ekoResponseUnverified
         }
         do {
-            let outcome = try await database.applyEkoAnswer(
-                clientRefID: clientRefID, answer: answer, verifiedBy: verification, now: clock()
+            let step = try await database.recordEkoAnswer(
+                clientRefID: clientRefID, answer: answer, rules: rules, schedule: schedule, now: clock()
             )
-            logger.info(
-                "settlement check",
-                metadata: ["client_ref_id": "\(clientRefID)", "outcome": "\(outcome.rawValue)", "verified_by": "\(verification.rawValue)"]
-            )
-            return outcome
+            var metadata: Logger.Metadata = [
+                "client_ref_id": "\(clientRefID)", "outcome": "\(step.outcome.rawValue)", "state": "\(step.state.rawValue)",
+            ]
+            if let flag = step.flag {
+                metadata["flag"] = "\(flag.reason.rawValue)"
+                metadata["claimed"] = "\(flag.claimed)"
+                metadata["eko"] = "\(flag.eko)"
+                logger.warning("settlement needs attention", metadata: metadata)
+            } else {
+                logger.info("settlement check", metadata: metadata)
+            }
+            return step
         } catch {
-            logger.error("could not apply Eko's answer", metadata: ["client_ref_id": "\(clientRefID)", "error": "\(error)"])
+            logger.error("could not record Eko's answer", metadata: ["client_ref_id": "\(clientRefID)", "error": "\(error)"])
             return nil
         }
     }

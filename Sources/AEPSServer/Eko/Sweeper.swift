@@ -1,95 +1,162 @@
 import Foundation
-import GRDB
 import Logging
 import ServiceLifecycle
+import Synchronization
 
-/// Asks Eko about every transaction still without a final answer: approved but never reported (a closed popup)
-/// after `settlement.result_grace_seconds`, and reported success, failure, pending, hold or refund pending, with
-/// growing intervals; after `settlement.give_up_after_hours` it moves them to `needs_attention`. Safe to stop at
-/// any moment: settling is one transaction guarded by a unique key, so nothing is ever settled twice.
+/// Drains the inquiry queue: asks Eko about every transaction due (a report just queued, an approval never
+/// reported after `settlement.result_grace_seconds`, pending, hold and refund pending ones with backoff, settled
+/// and failed ones within `settlement.recheck_settled_days`) and records each answer through the settlement
+/// rules. Wakes when a report queues an inquiry, and every `settlement.sweep_interval_seconds`. Safe to stop at
+/// any moment, and to run in two processes: what it claims is leased, and each answer is one transaction behind
+/// unique keys, so nothing is ever settled twice.
 public struct Sweeper: Service {
     let database: AppDatabase
     let settler: Settler
-    let config: AppConfig
+    let schedule: InquirySchedule
+    let interval: Duration
     let clock: @Sendable () -> Date
     let logger: Logger
+    let signal: InquirySignal
+    let events: SettlementEvents
 
-    public init(database: AppDatabase, settler: Settler, config: AppConfig, clock: @escaping @Sendable () -> Date, logger: Logger) {
+    init(
+        database: AppDatabase, settler: Settler, schedule: InquirySchedule, interval: Duration,
+        clock: @escaping @Sendable () -> Date, logger: Logger, signal: InquirySignal, events: SettlementEvents
+    ) {
         self.database = database
         self.settler = settler
-        self.config = config
+        self.schedule = schedule
+        self.interval = interval
         self.clock = clock
         self.logger = logger
+        self.signal = signal
+        self.events = events
     }
 
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            let swept = await sweepOnce()
-            if swept > 0 { logger.info("sweep", metadata: ["transactions": "\(swept)"]) }
-            let interval = Duration.seconds(config.sweepIntervalSeconds)
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let swept = await drain()
+                if swept > 0 { logger.info("sweep", metadata: ["transactions": "\(swept)"]) }
+                await signal.wait(upTo: interval)
+            }
         }
     }
 
-    /// One pass over what is due now; returns how many transactions it looked at.
+    /// Sweeps until nothing is due now; returns how many transactions it looked at.
+    @discardableResult
+    public func drain(batch: Int = 100) async -> Int {
+        var total = 0
+        while !Task.isCancelled {
+            let swept = await sweepOnce(limit: batch)
+            total += swept
+            if swept < batch { break }
+        }
+        return total
+    }
+
+    /// One pass over what is due now (at most `limit`); returns how many transactions it looked at.
     @discardableResult
     public func sweepOnce(limit: Int = 100) async -> Int {
-        let now = clock()
-        let due: [TransactionRecord]
+        let due: [String]
         do {
-            due = try await database.dueForInquiry(now: now, graceSeconds: config.resultGraceSeconds, limit: limit)
+            due = try await database.claimDueInquiries(now: clock(), schedule: schedule, limit: limit)
         } catch {
             logger.error("sweep could not read the database", metadata: ["error": "\(error)"])
             return 0
         }
-        for transaction in due {
+        for clientRefID in due {
             if Task.isCancelled { break }
-            let outcome = await settler.verify(clientRefID: transaction.clientRefId)
-            let final: Set<SettlementOutcome> = [.settled, .reversed, .closed, .needsAttention, .notApplicable]
-            let giveUp = now.timeIntervalSince(transaction.decidedAt) > Double(config.giveUpAfterHours) * 3600
-            do {
-                try await database.recordSweep(
-                    clientRefID: transaction.clientRefId, finished: outcome.map(final.contains) ?? false, giveUp: giveUp,
-                    now: now
-                )
-            } catch {
-                logger.error("sweep could not record", metadata: ["client_ref_id": "\(transaction.clientRefId)"])
-            }
+            let step = await settler.verify(clientRefID: clientRefID)
+            events.publish(SettlementEvents.Verified(clientRefID: clientRefID, step: step))
         }
         return due.count
     }
 }
 
-extension AppDatabase {
-    /// Transactions the sweeper should ask Eko about now.
-    func dueForInquiry(now: Date, graceSeconds: Int, limit: Int) async throws -> [TransactionRecord] {
-        try await writer.read { db in
-            try TransactionRecord.fetchAll(db, sql: """
-                SELECT * FROM aeps_transaction
-                WHERE decision = 'approved'
-                  AND (state IN ('success', 'failed', 'pending', 'hold', 'refund_pending')
-                       OR (state = 'approved' AND decided_at <= ?))
-                  AND (next_inquiry_at IS NULL OR next_inquiry_at <= ?)
-                ORDER BY decided_at LIMIT ?
-                """, arguments: [now.addingTimeInterval(-Double(graceSeconds)), now, limit])
+/// The in-process signal that an inquiry was queued: wakes the sweeper at once instead of at its next interval.
+/// Wakes that come while it is busy are remembered (as one).
+public final class InquirySignal: Sendable {
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func wake() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter else {
+                state.pending = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Returns when woken (at once if a wake came since the last wait), after `timeout`, or when cancelled.
+    func wait(upTo timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.waitForWake() }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
         }
     }
 
-    /// After one sweep look: schedule the next (30 s, doubling, at most an hour), or give up to `needs_attention`.
-    func recordSweep(clientRefID: String, finished: Bool, giveUp: Bool, now: Date) async throws {
-        try await writer.write { db in
-            guard var transaction = try TransactionRecord.filter(TransactionRecord.Columns.clientRefId == clientRefID)
-                .fetchOne(db)
-            else { return }
-            transaction.inquiryAttempts += 1
-            let delay = min(3600, 30 * (1 << min(transaction.inquiryAttempts - 1, 7)))
-            transaction.nextInquiryAt = finished ? nil : now.addingTimeInterval(Double(delay))
-            if !finished, giveUp, transaction.state.canMove(to: .needsAttention) {
-                transaction.state = .needsAttention
-                transaction.nextInquiryAt = nil
+    private func waitForWake() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let (now, replaced) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
+                    if state.pending || Task.isCancelled {
+                        state.pending = false
+                        return (true, nil)
+                    }
+                    let replaced = state.waiter
+                    state.waiter = continuation
+                    return (false, replaced)
+                }
+                replaced?.resume()
+                if now { continuation.resume() }
             }
-            transaction.updatedAt = now
-            try transaction.update(db)
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
         }
+    }
+}
+
+/// What the sweeper did to each transaction it asked Eko about, for whoever listens (tests wait on it instead
+/// of polling the database).
+public final class SettlementEvents: Sendable {
+    public struct Verified: Sendable, Equatable {
+        public var clientRefID: String
+        /// nil when the answer could not be recorded.
+        public var step: SettlementStep?
+    }
+
+    private let subscribers = Mutex<[UUID: AsyncStream<Verified>.Continuation]>([:])
+
+    public init() {}
+
+    /// Every event from now on, until the stream is dropped.
+    public func subscribe() -> AsyncStream<Verified> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Verified.self)
+        let id = UUID()
+        subscribers.withLock { $0[id] = continuation }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    func publish(_ event: Verified) {
+        for continuation in subscribers.withLock({ Array($0.values) }) { continuation.yield(event) }
     }
 }

@@ -10,19 +10,21 @@ public struct DebitHookResult: Sendable, Equatable {
     public var language: String? = nil
 }
 
-/// What became of an eko-response, as recorded.
+/// What became of an eko-response, as recorded. A report is a claim: on its own it never moves a transaction.
 public enum EkoResponseOutcome: String, Sendable, Equatable {
-    /// The transaction moved to the reported state.
-    case stateUpdated = "state_updated"
-    /// Recorded; the transaction already had this state or a later one, so nothing changed.
-    case noChange = "no_change"
+    /// Recorded on its transaction; Eko's Transaction Inquiry is queued to check it.
+    case inquiryQueued = "inquiry_queued"
+    /// Recorded on its transaction; nothing to ask (it waits for a person: `needs_attention`).
+    case recorded
+    /// `settlement.verify_with_inquiry` is off: applied as Eko's word, marked `eko_response_unverified`.
+    case appliedUnverified = "applied_unverified"
     /// The same eko-response had already been received: nothing changed.
     case duplicate
     /// No debit-hook with this client_ref_id was ever decided here.
     case unknownClientRefID = "unknown_client_ref_id"
     /// The debit-hook for this client_ref_id was refused, yet a result arrived: needs a look.
     case responseForRefusedHook = "response_for_refused_hook"
-    /// `tx_status` is missing or not one of Eko's codes.
+    /// `tx_status` is missing or not one of Eko's codes (recorded; Eko is asked all the same).
     case unknownTxStatus = "unknown_tx_status"
     /// The body carries no client_ref_id.
     case missingClientRefID = "missing_client_ref_id"
@@ -197,11 +199,15 @@ extension AppDatabase {
         return allowed
     }
 
-    /// Records an eko-response and moves its transaction forward when the report allows it, in one transaction.
+    /// Records an eko-response in one transaction: the callback, the response (once per digest), and what it
+    /// claims on its transaction (`reported_*`, tid, bank reference, Aadhaar's last four). The claim moves nothing:
+    /// it queues Eko's Transaction Inquiry (``SettlementRules``); with verification off it is applied as Eko's word.
     /// - Parameter digest: identifies the response's content; the same digest again is a duplicate.
     public func recordEkoResponse(
         _ response: EkoResponse,
         digest: String,
+        rules: SettlementRules,
+        schedule: InquirySchedule,
         now: Date,
         log: CallbackLogEntry,
         latency: @escaping @Sendable () -> Double
@@ -211,7 +217,9 @@ extension AppDatabase {
             entry.outcome = "received"
             entry.latencyMs = latency()
             try entry.insert(db)
-            let outcome = try Self.applyEkoResponse(response, digest: digest, now: now, logID: entry.id!, db: db)
+            let outcome = try Self.applyEkoResponse(
+                response, digest: digest, rules: rules, schedule: schedule, now: now, logID: entry.id!, db: db
+            )
             entry.reason = outcome.rawValue
             try entry.update(db, columns: ["reason"])
             return outcome
@@ -221,6 +229,8 @@ extension AppDatabase {
     private static func applyEkoResponse(
         _ response: EkoResponse,
         digest: String,
+        rules: SettlementRules,
+        schedule: InquirySchedule,
         now: Date,
         logID: Int64,
         db: Database
@@ -240,21 +250,26 @@ extension AppDatabase {
         try stored.insert(db)
 
         guard var current = transaction else { return .unknownClientRefID }
-        guard current.state != .refused else { return .responseForRefusedHook }
-        guard let status = response.txStatus, let reported = TransactionState(txStatus: status) else {
-            return .unknownTxStatus
-        }
-        guard current.state.canMove(to: reported) else { return .noChange }
-        current.state = reported
-        current.reportedTxStatus = status
-        current.reportedAmountPaise = response.amountPaise ?? current.reportedAmountPaise
+        guard current.decision == "approved" else { return .responseForRefusedHook }
+        // What the browser claims, as it claims it (the latest report wins).
+        current.reportedTxStatus = response.txStatus
+        current.reportedAmountPaise = response.amountPaise
         current.ekoTid = response.tid ?? current.ekoTid
         current.bankRefNum = response.bankRefNum ?? current.bankRefNum
         current.aadhaarLast4 = response.aadhaarLast4 ?? current.aadhaarLast4
         current.reportedAt = now
-        current.updatedAt = now
+        current.reportCheckedAt = nil
+        let report = ReportedResult(
+            txStatus: response.txStatus, amountPaise: response.amountPaise, tid: response.tid, bankRefNum: response.bankRefNum
+        )
+        let before = current.state
+        let step = try applySettlement(.report(report), to: &current, rules: rules, schedule: schedule, now: now, db: db)
         try current.update(db)
-        return .stateUpdated
+        if response.txStatus.flatMap(TransactionState.init(txStatus:)) == nil { return .unknownTxStatus }
+        if !rules.verifyWithInquiry {
+            return step.state != before || step.ledger != nil ? .appliedUnverified : .recorded
+        }
+        return step.inquiry == .now ? .inquiryQueued : .recorded
     }
 
     /// Records a callback that was answered with an error (bad content type, oversize, malformed, unknown action,

@@ -282,7 +282,75 @@ extension AppDatabase {
             try db.create(index: "login_session_on_retailer", on: "login_session", columns: ["retailer_id"])
         }
 
+        migrator.registerMigration("2026-11-26-settlement-rules") { db in
+            // Money follows Eko, not the browser (Policy/SettlementRules). A transaction remembers Eko's latest
+            // answer, carries a flag with both sides of a disagreement, and is queued for inquiry explicitly.
+            try db.alter(table: "aeps_transaction") { t in
+                // Why a person must look, and both values: what our side had (report, approval, ledger) and Eko.
+                t.add(column: "flag_reason", .text)
+                t.add(column: "flag_claimed", .text)
+                t.add(column: "flag_eko", .text)
+                t.add(column: "flagged_at", .datetime)
+                // The latest answer applied: Eko's inquiry, or (verification off) the report, marked as such.
+                t.add(column: "eko_tx_status", .integer)
+                t.add(column: "eko_amount_paise", .integer)
+                t.add(column: "eko_answered_at", .datetime)
+                t.add(column: "eko_answer_source", .text)
+                // The inquiry queue: when Eko was last asked, and until when a settled (or failed) one is re-asked.
+                t.add(column: "last_inquiry_at", .datetime)
+                t.add(column: "recheck_until", .datetime)
+                // When a final answer from Eko was compared with the latest report (a report is flagged once).
+                t.add(column: "report_checked_at", .datetime)
+            }
+            try db.create(
+                index: "aeps_transaction_on_next_inquiry", on: "aeps_transaction", columns: ["next_inquiry_at"],
+                condition: Column("next_inquiry_at") != nil
+            )
+            try db.create(
+                index: "aeps_transaction_on_flag", on: "aeps_transaction", columns: ["flag_reason"],
+                condition: Column("flag_reason") != nil
+            )
+            // Before this, a browser report moved the state. A state no Eko answer confirmed (no inquiry answered
+            // with its tx_status, no reversal) was only a claim: back to what the ledger says, and ask Eko.
+            try db.execute(sql: """
+                UPDATE aeps_transaction SET
+                  state = CASE WHEN EXISTS (SELECT 1 FROM settlement s WHERE s.client_ref_id = aeps_transaction.client_ref_id
+                                            AND s.kind = 'settlement') THEN 'settled' ELSE 'approved' END,
+                  next_inquiry_at = updated_at
+                WHERE decision = 'approved'
+                  AND state IN ('success', 'failed', 'pending', 'hold', 'refund_pending', 'refunded')
+                  AND NOT EXISTS (SELECT 1 FROM settlement r WHERE r.client_ref_id = aeps_transaction.client_ref_id
+                                  AND r.kind = 'reversal')
+                  AND NOT EXISTS (SELECT 1 FROM eko_call c WHERE c.reference = aeps_transaction.client_ref_id
+                                  AND c.outcome = 'answered' AND c.eko_status = 0
+                                  AND c.tx_status = CASE aeps_transaction.state WHEN 'pending' THEN 2 WHEN 'hold' THEN 5
+                                      WHEN 'refund_pending' THEN 3 WHEN 'refunded' THEN 4 ELSE -1 END)
+                """)
+            // The queue is explicit now: what the old sweeper found by state is given a due time.
+            try db.execute(sql: """
+                UPDATE aeps_transaction SET next_inquiry_at = updated_at
+                WHERE decision = 'approved' AND next_inquiry_at IS NULL
+                  AND (state IN ('pending', 'hold', 'refund_pending') OR (state = 'approved' AND reported_at IS NOT NULL))
+                """)
+            // Settled ones are re-asked for three days (the default of settlement.recheck_settled_days) after settling.
+            try db.execute(sql: """
+                UPDATE aeps_transaction SET
+                  recheck_until = (SELECT strftime('%Y-%m-%d %H:%M:%f', s.created_at, '+3 days') FROM settlement s
+                                   WHERE s.client_ref_id = aeps_transaction.client_ref_id AND s.kind = 'settlement'),
+                  next_inquiry_at = COALESCE(next_inquiry_at, updated_at)
+                WHERE state = 'settled'
+                """)
+        }
+
         // Future migrations go here, below the shipped ones.
         return migrator
+    }
+}
+
+extension AppDatabase {
+    /// Applies migrations up to and including `identifier` only: tests build a database as an older version left
+    /// it, to check what a later migration does to its rows.
+    package func migrate(upTo identifier: String) throws {
+        try Self.migrator.migrate(writer, upTo: identifier)
     }
 }

@@ -1,32 +1,6 @@
 import Foundation
 import GRDB
 
-/// What one verification did to a transaction.
-public enum SettlementOutcome: String, Sendable, Equatable {
-    /// A settlement row was written (the first and only one).
-    case settled
-    /// A reversal row was written for a refund after settlement.
-    case reversed
-    /// Eko confirmed nothing was paid out (or it was not a withdrawal): closed without money.
-    case closed
-    /// Eko's answer disagrees with the approval or the report: flagged for a person.
-    case needsAttention = "needs_attention"
-    /// Still in progress (pending, hold, refund pending): ask again later.
-    case inProgress = "in_progress"
-    /// Already in this state: nothing written.
-    case unchanged
-    /// No such transaction, or it was refused.
-    case notApplicable = "not_applicable"
-}
-
-/// How a settlement was verified.
-public enum Verification: String, Sendable {
-    /// Eko's server-to-server Transaction Inquiry agreed on status and amount.
-    case inquiry
-    /// The operator turned verification off: settled from the browser's eko-response alone.
-    case ekoResponseUnverified = "eko_response_unverified"
-}
-
 /// A row of the settlement ledger.
 public struct SettlementRecord: StoredRecord, Equatable {
     public var id: Int64?
@@ -47,77 +21,134 @@ public struct SettlementRecord: StoredRecord, Equatable {
 }
 
 extension AppDatabase {
-    /// Applies what Eko says about a transaction (`txStatus`, `amountPaise`, ...), in one write transaction:
-    /// settle once when success and amount agree with the approval, close on failure, reverse a settled one on
-    /// refund, flag any disagreement. Running it twice, or concurrently, writes at most one settlement.
-    public func applyEkoAnswer(
-        clientRefID: String, answer: InquiryAnswer, verifiedBy: Verification, now: Date
-    ) async throws -> SettlementOutcome {
+    /// Records the result of asking Eko about a transaction (`answer` nil: no usable answer), in one write
+    /// transaction: loads the facts, applies ``SettlementRules`` and writes what they say (state, at most one
+    /// settlement and one reversal row by a unique key, a flag, the next inquiry). Then the time limits: still
+    /// without a final answer after `give_up_after_hours` → `needs_attention`; a settled (or failed) one past its
+    /// recheck window is not asked again. Running it twice, or concurrently, writes no row twice.
+    public func recordEkoAnswer(
+        clientRefID: String, answer: InquiryAnswer?, rules: SettlementRules, schedule: InquirySchedule, now: Date
+    ) async throws -> SettlementStep {
         try await writer.write { db in
             guard var transaction = try TransactionRecord.filter(TransactionRecord.Columns.clientRefId == clientRefID)
                 .fetchOne(db), transaction.decision == "approved"
-            else { return .notApplicable }
-            guard answer.status == nil || answer.status == 0, let txStatus = answer.txStatus,
-                let reported = TransactionState(txStatus: txStatus)
-            else { return .inProgress }
-
-            func move(_ state: TransactionState, _ outcome: SettlementOutcome) throws -> SettlementOutcome {
-                guard transaction.state != state else { return .unchanged }
-                guard transaction.state.canMove(to: state) else { return .unchanged }
-                transaction.state = state
-                transaction.updatedAt = now
-                try transaction.update(db)
-                return outcome
+            else { return SettlementStep(state: .refused, inquiry: .stop, outcome: .notApplicable) }
+            transaction.inquiryAttempts += 1
+            transaction.lastInquiryAt = now
+            var step = try Self.applySettlement(
+                answer.map { .ekoAnswer($0) } ?? .noAnswer, to: &transaction, rules: rules, schedule: schedule, now: now, db: db
+            )
+            var limit: SettlementEvent?
+            if transaction.state.awaitsEko, schedule.hasGivenUp(decidedAt: transaction.decidedAt, now: now) {
+                limit = .gaveUp
+            } else if [.settled, .failed].contains(transaction.state), (transaction.recheckUntil ?? now) <= now {
+                limit = .recheckWindowEnded
             }
-            func ledger(_ kind: String) throws -> Bool {
-                try SettlementRecord.filter(Column("client_ref_id") == clientRefID && Column("kind") == kind).fetchCount(db) > 0
-            }
-
-            let isWithdrawal = transaction.type == DebitHook.cashWithdrawal
-            switch reported {
-            case .success:
-                guard isWithdrawal else { return try move(.closed, .closed) }
-                if transaction.state == .failed { return try move(.needsAttention, .needsAttention) }
-                guard let amount = answer.amountPaise, amount == transaction.amountPaise else {
-                    return try move(.needsAttention, .needsAttention)
-                }
-                if try ledger("settlement") { return .unchanged }
-                guard transaction.state.canMove(to: .settled) else { return .unchanged }
-                var row = SettlementRecord(
-                    id: nil, kind: "settlement", clientRefId: clientRefID, retailerId: transaction.retailerId,
-                    userCode: transaction.userCode, ekoTid: answer.tid ?? transaction.ekoTid,
-                    bankRefNum: answer.bankRefNum ?? transaction.bankRefNum, amountPaise: amount,
-                    commissionPaise: answer.commissionPaise, tdsPaise: answer.tdsPaise, verifiedBy: verifiedBy.rawValue,
-                    createdAt: now
+            if let limit {
+                let then = try Self.applySettlement(limit, to: &transaction, rules: rules, schedule: schedule, now: now, db: db)
+                step = SettlementStep(
+                    state: then.state, ledger: step.ledger ?? then.ledger, flag: then.flag ?? step.flag, inquiry: then.inquiry,
+                    outcome: then.outcome == .unchanged ? step.outcome : then.outcome
                 )
-                try row.insert(db)
-                return try move(.settled, .settled)
-            case .failed:
-                if transaction.state == .success || transaction.state == .settled {
-                    return try move(.needsAttention, .needsAttention)
-                }
-                return try move(.closed, .closed)
-            case .refunded:
-                if try ledger("settlement"), try !ledger("reversal") {
-                    let settled = try SettlementRecord.filter(Column("client_ref_id") == clientRefID && Column("kind") == "settlement")
-                        .fetchOne(db)!
-                    var reversal = settled
-                    reversal.id = nil
-                    reversal.kind = "reversal"
-                    reversal.verifiedBy = verifiedBy.rawValue
-                    reversal.createdAt = now
-                    try reversal.insert(db)
-                    _ = try move(.refunded, .reversed)
-                    return .reversed
-                }
-                return try move(.refunded, .closed)
-            case .refundPending, .pending, .hold:
-                _ = try move(reported, .inProgress)
-                return .inProgress
-            default:
-                return .inProgress
+            }
+            try transaction.update(db)
+            return step
+        }
+    }
+
+    /// Claims the transactions due for an inquiry now (at most `limit`), oldest first: those queued for now or
+    /// earlier, and approvals never reported nor asked about once `result_grace_seconds` have passed. Each is
+    /// held for ``InquirySchedule/claimLeaseSeconds`` so that another sweeper (another process) leaves it alone;
+    /// if this one stops before recording an answer, it is due again then.
+    public func claimDueInquiries(now: Date, schedule: InquirySchedule, limit: Int) async throws -> [String] {
+        try await writer.write { db in
+            let due = try String.fetchAll(db, sql: """
+                SELECT client_ref_id FROM aeps_transaction
+                WHERE decision = 'approved'
+                  AND (next_inquiry_at <= ?
+                       OR (next_inquiry_at IS NULL AND state = 'approved' AND decided_at <= ?))
+                ORDER BY COALESCE(next_inquiry_at, decided_at) LIMIT ?
+                """, arguments: [now, schedule.graceCutoff(now: now), limit])
+            guard !due.isEmpty else { return due }  // nothing due: a read, no write lock taken
+            try TransactionRecord.filter(due.contains(TransactionRecord.Columns.clientRefId))
+                .updateAll(db, Column("next_inquiry_at").set(to: now.addingTimeInterval(Double(InquirySchedule.claimLeaseSeconds))))
+            return due
+        }
+    }
+
+    /// Applies one event to a loaded transaction inside a write transaction: the rules decide, this writes the
+    /// ledger row and changes `transaction` (state, latest answer, flag, next inquiry); the caller saves it.
+    static func applySettlement(
+        _ event: SettlementEvent, to transaction: inout TransactionRecord, rules: SettlementRules,
+        schedule: InquirySchedule, now: Date, db: Database
+    ) throws -> SettlementStep {
+        let clientRefID = transaction.clientRefId
+        let ledger = try SettlementRecord.filter(Column("client_ref_id") == clientRefID).order(Column("id")).fetchAll(db)
+        let settlement = ledger.first { $0.kind == "settlement" }
+        let facts = SettlementFacts(
+            state: transaction.state, type: transaction.type, approvedAmountPaise: transaction.amountPaise,
+            settledPaise: settlement?.amountPaise, hasReversal: ledger.contains { $0.kind == "reversal" },
+            report: transaction.reportedAt == nil
+                ? nil : ReportedResult(txStatus: transaction.reportedTxStatus, amountPaise: transaction.reportedAmountPaise),
+            reportChecked: transaction.reportCheckedAt != nil,
+            lastAnswerTxStatus: transaction.ekoTxStatus, lastAnswerAmountPaise: transaction.ekoAmountPaise
+        )
+        let step = rules.apply(event, to: facts)
+        var source = Verification.inquiry
+        if case .report = event { source = .ekoResponseUnverified }
+
+        switch step.ledger {
+        case .settlement(let amount, let tid, let bankRefNum, let commission, let tds, let verifiedBy):
+            var row = SettlementRecord(
+                id: nil, kind: "settlement", clientRefId: clientRefID, retailerId: transaction.retailerId,
+                // Eko's identifiers only (with verification off, the report's): never a claim from another report.
+                userCode: transaction.userCode, ekoTid: tid, bankRefNum: bankRefNum,
+                amountPaise: amount, commissionPaise: commission, tdsPaise: tds, verifiedBy: verifiedBy.rawValue, createdAt: now
+            )
+            try row.insert(db)
+        case .reversal(let verifiedBy):
+            if var reversal = settlement {
+                reversal.id = nil
+                reversal.kind = "reversal"
+                reversal.verifiedBy = verifiedBy.rawValue
+                reversal.createdAt = now
+                try reversal.insert(db)
+            }
+        case nil:
+            break
+        }
+        if let applied = step.applied {
+            transaction.ekoTxStatus = applied.txStatus
+            transaction.ekoAmountPaise = applied.amountPaise
+            transaction.ekoAnsweredAt = now
+            transaction.ekoAnswerSource = source.rawValue
+            if source == .inquiry {
+                // Eko's own identifiers replace what the browser claimed.
+                transaction.ekoTid = applied.tid ?? transaction.ekoTid
+                transaction.bankRefNum = applied.bankRefNum ?? transaction.bankRefNum
+                // A final answer has been compared with the report: the report is not compared again.
+                if transaction.reportedAt != nil, [0, 1, 4].contains(applied.txStatus) { transaction.reportCheckedAt = now }
             }
         }
+        if step.state != transaction.state {
+            if step.state == .settled || step.state == .failed { transaction.recheckUntil = schedule.recheckUntil(from: now) }
+            transaction.state = step.state
+        }
+        if let flag = step.flag,
+            flag.reason.rawValue != transaction.flagReason || flag.claimed != transaction.flagClaimed || flag.eko != transaction.flagEko
+        {
+            transaction.flagReason = flag.reason.rawValue
+            transaction.flagClaimed = flag.claimed
+            transaction.flagEko = flag.eko
+            transaction.flaggedAt = now
+        }
+        let reported: Bool = if case .report = event { true } else { false }
+        transaction.nextInquiryAt = schedule.next(
+            step.inquiry, attempts: transaction.inquiryAttempts, now: now, lastAskedAt: transaction.lastInquiryAt,
+            scheduled: reported ? transaction.nextInquiryAt : nil, recheckUntil: transaction.recheckUntil
+        )
+        transaction.updatedAt = now
+        return step
     }
 
     /// A retailer's balance: settlements minus reversals, in paise.

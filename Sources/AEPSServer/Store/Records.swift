@@ -80,6 +80,21 @@ public struct TransactionRecord: StoredRecord, Equatable {
     public var updatedAt: Date
     /// The `request_hash_params` the hook sent (JSON list), so ops can see a change at Eko.
     public var hashParamsSent: String? = nil
+    /// Why a person must look (``FlagReason``), with both values: what our side had and what Eko said.
+    public var flagReason: String? = nil
+    public var flagClaimed: String? = nil
+    public var flagEko: String? = nil
+    public var flaggedAt: Date? = nil
+    /// The latest answer the settlement rules applied, and where it came from (``Verification``).
+    public var ekoTxStatus: Int? = nil
+    public var ekoAmountPaise: Int64? = nil
+    public var ekoAnsweredAt: Date? = nil
+    public var ekoAnswerSource: String? = nil
+    /// When Eko was last asked; until when a settled (or failed) one is asked again.
+    public var lastInquiryAt: Date? = nil
+    public var recheckUntil: Date? = nil
+    /// When a final answer from Eko was first compared with the latest report (nil: not yet).
+    public var reportCheckedAt: Date? = nil
 
     public static let databaseTableName = "aeps_transaction"
 

@@ -1,57 +1,77 @@
 import AEPSServer
-import AsyncHTTPClient
 import EkoSigning
 import Foundation
 import Hummingbird
+import Synchronization
 import Testing
 
+/// A clock tests move by hand (the sweeper's schedule reads it).
+final class TestClock: Sendable {
+    private let value: Mutex<Date>
+
+    init(_ start: Date = pinnedNow) { value = Mutex(start) }
+
+    var now: Date { value.withLock { $0 } }
+
+    func set(_ date: Date) { value.withLock { $0 = date } }
+
+    func advance(seconds: Double) { value.withLock { $0 = $0.addingTimeInterval(seconds) } }
+}
+
 /// A fake Eko API on loopback, a test server pointed at it with one retailer (and its gateway session), and the
-/// Eko client and settler the server would use. Shared by the client, settlement and sweeper tests.
+/// application's dependencies: everything is built through the composition root (`buildApplication`,
+/// `buildSettlement`), with a clock the test moves and a fast Eko backoff. Shared by the client, settlement and
+/// sweeper tests.
 struct EkoTestBed {
     let fake: FakeEko
     let server: TestServer
-    let http: HTTPClient
-    let client: EkoClient
-    let settler: Settler
+    let clock: TestClock
+    let dependencies: AppDependencies
+    /// The money side as the root builds it, for driving the sweeper by hand (the app builds and runs its own).
+    let settlement: SettlementServices
+
+    var client: EkoClient { settlement.eko }
+    var settler: Settler { settlement.settler }
+    var sweeper: Sweeper { settlement.sweeper }
 
     /// - Parameters:
     ///   - accessKey: what the client signs with (the fake accepts only the UAT key).
     ///   - apiBase: another API base (e.g. a closed port), instead of the fake's.
     ///   - readTimeoutMs: the client's read timeout; generous by default, since a loaded machine is slow.
+    ///   - settlement: extra members of the `settlement` section (e.g. `"recheck_settled_days": 1`).
     static func start(
-        accessKey: String = uatAccessKey, verify: Bool = true, apiBase: String? = nil, readTimeoutMs: Int = 3000
+        accessKey: String = uatAccessKey, verify: Bool = true, apiBase: String? = nil, readTimeoutMs: Int = 3000,
+        settlement extra: String = ""
     ) async throws -> EkoTestBed {
         let fake = try await FakeEko.start()
         let server = try TestServer(overrides: [
             "eko": "{\"api_base\": \"\(apiBase ?? fake.apiBase)\", \"read_timeout_ms\": \(readTimeoutMs)}",
-            "settlement": "{\"verify_with_inquiry\": \(verify)}",
+            "settlement": "{\"verify_with_inquiry\": \(verify)\(extra.isEmpty ? "" : ", " + extra)}",
         ])
         try await server.addRetailer()
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        let client = EkoClient(
-            config: server.config, signer: EkoSigner(accessKey: EkoAccessKey(accessKey)!), http: http,
-            database: server.database, logger: server.logs.logger(), backoff: { _ in .milliseconds(5) }
+        let clock = TestClock()
+        let dependencies = AppDependencies(
+            database: server.database, signer: EkoSigner(accessKey: EkoAccessKey(accessKey)!), clock: { clock.now },
+            logger: server.logs.logger(), publicDirectory: server.directory.path("public"),
+            ekoBackoff: { _ in .milliseconds(5) }
         )
-        let settler = Settler(
-            database: server.database, eko: client, verifyWithInquiry: verify, clock: { pinnedNow }, logger: server.logs.logger()
+        return EkoTestBed(
+            fake: fake, server: server, clock: clock, dependencies: dependencies,
+            settlement: buildSettlement(config: server.config, dependencies: dependencies)
         )
-        return EkoTestBed(fake: fake, server: server, http: http, client: client, settler: settler)
     }
 
-    /// The application, with this bed's settler.
+    /// The application, with its sweeper running while a test uses it.
     func app() throws -> some ApplicationProtocol {
-        try buildApplication(
-            config: server.config,
-            dependencies: AppDependencies(
-                database: server.database, signer: EkoSigner(accessKey: EkoAccessKey(uatAccessKey)!),
-                clock: { pinnedNow }, logger: server.logs.logger(), publicDirectory: server.directory.path("public"),
-                settler: settler
-            )
-        )
+        try buildApplication(config: server.config, dependencies: dependencies)
+    }
+
+    /// What the running sweeper does from now on.
+    func events() -> AsyncStream<SettlementEvents.Verified> {
+        dependencies.settlementEvents.subscribe()
     }
 
     func stop() async throws {
-        try await http.shutdown()
         fake.stop()
     }
 
@@ -64,22 +84,19 @@ struct EkoTestBed {
         try await server.rows("SELECT state FROM aeps_transaction WHERE client_ref_id = '\(ref)'").first?["state"] ?? nil
     }
 
+    /// The flag on a transaction: reason, what our side had, what Eko said.
+    func flag(_ ref: String = "AEPS1700000000123") async throws -> [String: String?]? {
+        try await server.rows("SELECT flag_reason, flag_claimed, flag_eko FROM aeps_transaction WHERE client_ref_id = '\(ref)'").first
+    }
+
     func ledger() async throws -> [[String: String?]] {
         try await server.rows("SELECT kind, amount_paise, commission_paise, tds_paise, verified_by FROM settlement ORDER BY id")
     }
+}
 
-    /// Waits (up to 5 s) until the fake Eko has been asked `count` times.
-    func waitFor(calls count: Int) async throws {
-        for _ in 0..<250 where fake.calls.count < count { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(fake.calls.count >= count)
-    }
-
-    /// Waits (up to 5 s) until the transaction reaches `state`.
-    func waitFor(state expected: String) async throws {
-        for _ in 0..<250 {
-            if try await state() == expected { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("state is \(try await state() ?? "nil"), expected \(expected)")
+extension AsyncStream<SettlementEvents.Verified> {
+    /// The next event for `clientRefID` (the suites run with a time limit, so a missing event fails, not hangs).
+    func next(for clientRefID: String = "AEPS1700000000123") async -> SettlementEvents.Verified? {
+        await first { $0.clientRefID == clientRefID }
     }
 }

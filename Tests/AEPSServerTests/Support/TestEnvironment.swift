@@ -94,12 +94,22 @@ struct TestServer {
     let config: AppConfig
     let database: AppDatabase
     let logs = LogCapture()
+    /// What the app's sweeper does (subscribe before posting).
+    let settlementEvents = SettlementEvents()
 
     init(overrides: [String: String] = [:]) throws {
         directory = try TemporaryDirectory()
         var overrides = overrides
         if overrides["database"] == nil {
             overrides["database"] = "{\"path\": \"\(directory.path("data/aeps.sqlite"))\"}"
+        }
+        if overrides["eko"] == nil {
+            // The sweeper runs inside every app under test: without a fake Eko it finds nobody (a closed port).
+            let closed = try freeLoopbackPort()
+            overrides["eko"] = """
+                {"extra_origins": ["https://extra.example"], "api_base": "http://127.0.0.1:\(closed)/ekoapi/v1", \
+                "read_timeout_ms": 500}
+                """
         }
         config = try AppConfig.parse(Data(configJSON(overrides).utf8))
         database = try AppDatabase.open(path: config.databasePath)
@@ -114,7 +124,9 @@ struct TestServer {
                 signer: EkoSigner(accessKey: EkoAccessKey(uatAccessKey)!),
                 clock: clock,
                 logger: logs.logger(),
-                publicDirectory: directory.path("public")
+                publicDirectory: directory.path("public"),
+                ekoBackoff: { _ in .milliseconds(1) },
+                settlementEvents: settlementEvents
             )
         )
     }
