@@ -487,3 +487,54 @@ struct SplitMix64: RandomNumberGenerator {
         #expect(refusals > 300)
     }
 }
+
+/// Anyone can post an eko-response: what one can make us keep is bounded too.
+@Suite struct EkoResponseBoundsTests {
+    @Test func reportsForIDsNeverDecidedHereLeaveBoundedCompactRows() async throws {
+        let server = try TestServer(overrides: ["http": #"{"trust_forwarded_for": true}"#])
+        let flood = AppDatabase.unboundRowsPerSourcePerHour + 40
+        try await server.makeApp().test(.router) { client in
+            var headers = gatewayHeaders()
+            headers[.init("X-Forwarded-For")!] = "203.0.113.50"
+            for index in 0..<flood {
+                let answer = try await postCallback(client, ekoResponseBody(clientRefID: "NEVER\(index)"), headers: headers)
+                #expect(answer.status == .ok)
+                #expect(answer.json["status"] == .string("received"))
+            }
+        }
+        let logged = try await server.rows("SELECT COUNT(*) AS n, COUNT(body) AS bodies FROM callback_log")
+        #expect(logged == [["n": "\(AppDatabase.unboundRowsPerSourcePerHour)", "bodies": "0"]])
+        #expect(try await server.rows("SELECT COUNT(*) AS n FROM eko_response") == [["n": "\(AppDatabase.unboundRowsPerSourcePerHour)"]])
+        let sources = try await server.database.unboundSources(since: pinnedNow.addingTimeInterval(-3600))
+        #expect(sources.map(\.requests) == [flood])
+    }
+
+    @Test func aReportWithAControlCharacterInItsReferenceIsAcknowledgedAndKeptAsNone() async throws {
+        let server = try TestServer()
+        try await server.addRetailer()
+        try await server.makeApp().test(.router) { client in
+            _ = try await postCallback(client, debitHookBody(clientRefID: "X"))
+            let answer = try await postCallback(client, ekoResponseBody(clientRefID: #"X\u0000forged"#, txStatus: #""4""#))
+            #expect(answer.status == .ok)
+            #expect(answer.json["client_ref_id"] == .null)
+        }
+        #expect(try await server.rows("SELECT reason, body FROM callback_log WHERE action = 'eko-response'")
+            == [["reason": "invalid_client_ref_id", "body": nil]])
+        #expect(try await server.rows("SELECT reported_tx_status FROM aeps_transaction") == [["reported_tx_status": nil]])
+    }
+
+    @Test func oneTransactionKeepsAtMostItsShareOfReports() async throws {
+        let server = try TestServer()
+        try await server.addRetailer()
+        let extra = 5
+        try await server.makeApp().test(.router) { client in
+            _ = try await postCallback(client, debitHookBody())
+            for index in 0..<(AppDatabase.maxReportsPerTransaction + extra) {
+                _ = try await postCallback(client, ekoResponseBody(amount: "\(500 + index).00"))
+            }
+        }
+        #expect(try await server.rows("SELECT COUNT(*) AS n FROM eko_response") == [["n": "\(AppDatabase.maxReportsPerTransaction)"]])
+        #expect(try await server.rows("SELECT COUNT(*) AS n FROM callback_log WHERE reason = 'too_many_reports' AND body IS NULL")
+            == [["n": "\(extra)"]])
+    }
+}

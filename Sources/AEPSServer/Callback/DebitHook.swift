@@ -112,20 +112,39 @@ public struct DebitHook: Sendable, Equatable {
 /// An eko-response's `detail` (protocol §6): the fields the server acts on. The whole body is kept, masked.
 public struct EkoResponse: Sendable, Equatable {
     public var clientRefID: String?
+    /// The body had a client_ref_id, but not a bounded printable identifier (it is then kept as none).
+    public var invalidReference = false
     public var txStatus: Int?
     public var amountPaise: Int64?
     public var tid: String?
     public var bankRefNum: String?
     public var aadhaarLast4: String?
 
+    /// Reads what the server acts on. Anyone can post one, so every value that is stored is bounded: a
+    /// client_ref_id that is not a printable identifier of at most 64 characters counts as none, and a tid or
+    /// bank reference with control characters or over 64 characters is dropped.
     public init(detail: JSONObject) {
-        clientRefID = detail["client_ref_id"]?.scalarText.flatMap { $0.isEmpty ? nil : $0 }
+        if let reference = detail["client_ref_id"]?.scalarText, !reference.isEmpty {
+            do {
+                try CallbackRequestError.checkIdentifier(
+                    reference, field: "detail.client_ref_id", maxLength: DebitHook.maxClientRefIDLength
+                )
+                clientRefID = reference
+            } catch {
+                invalidReference = true
+            }
+        }
         let data = detail["response"]?["data"]
-        txStatus = data?["tx_status"]?.scalarText.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        amountPaise = data?["amount"]?.scalarText.flatMap(Paise.parse)
-        tid = data?["tid"]?.scalarText
-        bankRefNum = data?["bank_ref_num"]?.scalarText
-        aadhaarLast4 = (data?["aadhar"] ?? data?["aadhaar"])?.scalarText.flatMap(Redactor.aadhaarLastFour)
+        func bounded(_ value: JSONValue?) -> String? {
+            guard let text = value?.scalarText, (try? CallbackRequestError.checkText(text, field: "", maxLength: 64)) != nil
+            else { return nil }
+            return text
+        }
+        txStatus = bounded(data?["tx_status"]).flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        amountPaise = bounded(data?["amount"]).flatMap(Paise.parse)
+        tid = bounded(data?["tid"])
+        bankRefNum = bounded(data?["bank_ref_num"])
+        aadhaarLast4 = bounded(data?["aadhar"] ?? data?["aadhaar"]).flatMap(Redactor.aadhaarLastFour)
     }
 }
 

@@ -28,6 +28,10 @@ public enum EkoResponseOutcome: String, Sendable, Equatable {
     case unknownTxStatus = "unknown_tx_status"
     /// The body carries no client_ref_id.
     case missingClientRefID = "missing_client_ref_id"
+    /// The client_ref_id is not a bounded, printable identifier: kept as no reference at all.
+    case invalidClientRefID = "invalid_client_ref_id"
+    /// The transaction already holds ``AppDatabase/maxReportsPerTransaction`` distinct reports: counted, not kept.
+    case tooManyReports = "too_many_reports"
 }
 
 extension AppDatabase {
@@ -216,6 +220,28 @@ extension AppDatabase {
             var entry = log
             entry.outcome = "received"
             entry.latencyMs = latency()
+            let transaction = try response.clientRefID.flatMap {
+                try TransactionRecord.filter(TransactionRecord.Columns.clientRefId == $0).fetchOne(db)
+            }
+            let reports = try transaction.map {
+                try EkoResponseRecord.filter(Column("client_ref_id") == $0.clientRefId).fetchCount(db)
+            } ?? 0
+            let tooMany = reports >= Self.maxReportsPerTransaction
+            if transaction == nil || tooMany {
+                // Nothing decided here vouches for this sender, or its transaction has had its fill of reports: a
+                // compact row (size and digest, no body) while the source is under its allowance, and a count.
+                entry.body = nil
+                let outcome: EkoResponseOutcome =
+                    tooMany ? .tooManyReports
+                    : response.invalidReference ? .invalidClientRefID
+                    : response.clientRefID == nil ? .missingClientRefID : .unknownClientRefID
+                entry.reason = outcome.rawValue
+                guard try Self.noteUnbound(entry, now: now, db: db) else { return outcome }
+                if outcome != .unknownClientRefID {
+                    try entry.insert(db)
+                    return outcome
+                }
+            }
             try entry.insert(db)
             let outcome = try Self.applyEkoResponse(
                 response, digest: digest, rules: rules, schedule: schedule, now: now, logID: entry.id!, db: db
@@ -225,6 +251,10 @@ extension AppDatabase {
             return outcome
         }
     }
+
+    /// Distinct eko-responses kept per transaction (Eko sends one; a browser may repeat it). Past this, a report
+    /// is counted under its source like an unbound request, so nobody can grow one transaction's history at will.
+    public static let maxReportsPerTransaction = 20
 
     private static func applyEkoResponse(
         _ response: EkoResponse,
