@@ -87,7 +87,7 @@ public enum JSONValue: Sendable, Equatable {
             case "\t": out += "\\t"
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
-            case let control where control.value < 0x20:
+            case let control where control.value < 0x20 || (0x7F...0x9F).contains(control.value):
                 out += "\\u" + String(repeating: "0", count: 4 - String(control.value, radix: 16).count)
                     + String(control.value, radix: 16)
             default: out.unicodeScalars.append(scalar)

@@ -34,15 +34,7 @@ struct Export: AsyncParsableCommand {
             print(JSONValue.array(items).serialized())
         } else {
             print(ExportRow.columns.joined(separator: ","))
-            for row in rows { print(ExportRow.columns.map { csvField(row[$0] ?? "") }.joined(separator: ",")) }
+            for row in rows { print(ExportRow.columns.map { CSV.field(row[$0] ?? "") }.joined(separator: ",")) }
         }
-    }
-
-    /// RFC 4180 quoting, and a leading quote before anything a spreadsheet would run as a formula.
-    func csvField(_ text: String) -> String {
-        var value = text
-        if let first = value.first, "=+-@\t\r".contains(first) { value = "'" + value }
-        if value.contains(where: { ",\"\n\r".contains($0) }) { return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
-        return value
     }
 }

@@ -278,6 +278,21 @@ import Testing
         #expect(csv.status == 0, "\(csv.stderr)")
         let lines = csv.stdout.split(separator: "\n")
         #expect(lines.count == 2)
+        // A row written before input was bounded, with an escape sequence and line breaks: exported as visible text.
+        try await DatabaseQueue(path: cli.directory.path("data/aeps.sqlite")).write { db in
+            try db.execute(sql: """
+                INSERT INTO aeps_transaction (client_ref_id, retailer_id, user_code, type, amount_raw, amount_paise,
+                  customer_mobile, request_fingerprint, decision, reason, state, decided_at, ist_day, created_at, updated_at)
+                VALUES (?, 1, '20810200', 2, '500', 50000, '9876543211', 'g', 'approved', 'approved',
+                  'approved', '2026-11-25 06:00:00.000', '2026-11-25', '2026-11-25 06:00:00.000', '2026-11-25 06:00:00.000')
+                """, arguments: ["EVIL\u{1b}[2J\r\nforged,line\u{9b}31m"])
+        }
+        for format in ["csv", "json"] {
+            let hostile = try await cli.run(["export", "--format", format])
+            #expect(hostile.stdout.split(separator: "\n").count == (format == "csv" ? 3 : 1))
+            #expect(!hostile.stdout.unicodeScalars.contains { $0.properties.generalCategory == .control && $0 != "\n" })
+        }
+        #expect(try await cli.run(["export"]).stdout.contains(#""EVIL\u{1b}[2J\u{d}\u{a}forged,line\u{9b}31m""#))
         #expect(lines[0].hasPrefix("client_ref_id,ist_day,decided_at,user_code"))
         #expect(lines[1].hasPrefix(#""'=HYPERLINK(""x"")",2026-11-25"#))
         #expect(lines[1].contains("XXXXXX3210"))
