@@ -25,8 +25,7 @@ struct Inquire: AsyncParsableCommand {
         let config = try AppConfig.load(path: options.config)
         let key = try AccessKeyLoader.load(config: config).key
         let database = try openDatabase(options)
-        var logger = Logger(label: "aeps")
-        logger.logLevel = .warning
+        let logger = makeCommandLogger(level: .warning)
         let client = buildSettlement(
             config: config, dependencies: AppDependencies(database: database, signer: EkoSigner(accessKey: key), logger: logger)
         ).eko

@@ -82,9 +82,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     private func makeLogger(level: String) -> Logger {
-        var logger = Logger(label: "aeps") { PrintableLogHandler(wrapping: StreamLogHandler.standardError(label: $0)) }
-        logger.logLevel = Logger.Level(rawValue: level) ?? .info
-        return logger
+        makeCommandLogger(level: Logger.Level(rawValue: level) ?? .info)
     }
 }
 

@@ -82,6 +82,14 @@ import Testing
         (["settlement": #"{"recheck_settled_days": 31}"#], "settlement.recheck_settled_days"),
         (["settlement": #"{"recheck_settled_days": -1}"#], "settlement.recheck_settled_days"),
         (["settlement": #"{"recheck_settled_days": "3"}"#], "settlement.recheck_settled_days"),
+        (["policy": #"{"hash_params": {"2": ["customer_id", "amount", "user_code", "x"]}}"#], "policy.hash_params.2"),
+        (["policy": #"{"hash_params": {"2": ["customer_id", "user_code"]}}"#], "policy.hash_params.2"),
+        (["policy": #"{"hash_params": {"3": ["customer_id"]}}"#], "policy.hash_params.3"),
+        (["policy": #"{"hash_params": {"4": ["customer_id", "user_code", "user_code"]}}"#], "policy.hash_params.4"),
+        (["policy": #"{"hash_params": {"4": []}}"#], "policy.hash_params.4"),
+        (["policy": #"{"hash_params": {"5": ["user_code"]}}"#], "policy.hash_params.5"),
+        (["policy": #"{"hash_params": ["customer_id"]}"#], "policy.hash_params"),
+        (["policy": #"{"repeat_window_seconds": 901}"#], "policy.repeat_window_seconds"),
         (["access_key": #""d2fe1d99-6298-4af2-8cc5-d97dcf46df30""#], "access_key"),
         (["calback_url": #""https://x.example""#], "calback_url"),
     ] as [([String: String], String)])
@@ -92,6 +100,16 @@ import Testing
             guard let error = error as? ConfigError else { return false }
             return error.key == key && !error.message.isEmpty && !"\(error)".contains("\n")
         }
+    }
+
+    @Test func theHashParameterTableAndRepeatWindowAreRead() throws {
+        let config = try parse(["policy": #"{"hash_params": {"3": ["user_code", "customer_id"]}, "repeat_window_seconds": 30}"#])
+        #expect(config.policy.hashParams[3] == ["user_code", "customer_id"])
+        #expect(config.policy.hashParams[2] == ["customer_id", "amount", "user_code"])  // the others keep Eko's lists
+        #expect(config.policy.repeatWindowSeconds == 30)
+        let defaults = try parse([:])
+        #expect(defaults.policy.hashParams == PolicyConfig.ekoHashParams)
+        #expect(defaults.policy.repeatWindowSeconds == 120)
     }
 
     @Test func notJSONAndMissingFilesAreNamed() {

@@ -44,3 +44,10 @@ public struct PrintableLogHandler: LogHandler {
         }
     }
 }
+
+/// The logger of `aeps serve` and the other commands: standard error, one printable line per entry.
+public func makeCommandLogger(level: Logger.Level) -> Logger {
+    var logger = Logger(label: "aeps") { PrintableLogHandler(wrapping: StreamLogHandler.standardError(label: $0)) }
+    logger.logLevel = level
+    return logger
+}
