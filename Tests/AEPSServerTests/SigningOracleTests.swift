@@ -401,7 +401,7 @@ struct SplitMix64: RandomNumberGenerator {
                 ["customer_id", "amount", "user_code"], ["customer_id", "user_code"], ["x"], [],
                 ["customer_id", "amount", "amount", "user_code"], ["amount", "customer_id", "user_code"],
             ]
-            for step in 0..<1500 {
+            for step in 0..<2500 {
                 if Int.random(in: 0..<40, using: &random) == 0 {
                     paused.toggle()
                     try await server.database.setServicePaused(paused, now: clock.read())
