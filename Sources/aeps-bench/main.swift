@@ -85,9 +85,9 @@ report("\(inserted) transactions", try await measure("full"))
 
 // The counting queries must use their indexes, not scan the table.
 for sql in [
-    "SELECT COUNT(*) FROM aeps_transaction WHERE customer_mobile = '1' AND ist_day = 'd' AND type = 2 AND decision = 'approved'",
-    "SELECT COUNT(*), SUM(amount_paise) FROM aeps_transaction WHERE retailer_id = 1 AND ist_day = 'd' AND type = 2 AND decision = 'approved'",
-    "SELECT COUNT(*) FROM aeps_transaction WHERE gateway_session_id = 1 AND decision = 'approved'",
+    "SELECT COUNT(*) FROM aeps_transaction WHERE customer_mobile = '1' AND ist_day = 'd' AND type = 2 AND decision = 'approved' AND client_ref_id <> 'x'",
+    "SELECT COUNT(*), SUM(amount_paise) FROM aeps_transaction WHERE retailer_id = 1 AND ist_day = 'd' AND type = 2 AND decision = 'approved' AND client_ref_id <> 'x'",
+    "SELECT COUNT(*) FROM aeps_transaction WHERE gateway_session_id = 1 AND decision = 'approved' AND client_ref_id <> 'x'",
 ] {
     let detail = try database.reader.read { db in
         try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String? ?? "" }.joined(separator: "; ")
