@@ -22,6 +22,8 @@ public struct AppDependencies: Sendable {
     public var ekoBackoff: @Sendable (Int) -> Duration
     /// Where the sweeper tells what each inquiry did; tests wait on it.
     public var settlementEvents: SettlementEvents
+    /// This application's Prometheus registry and its recorders (`GET /metrics`); one per application, never global.
+    public var metrics: AppMetrics
 
     public init(
         database: AppDatabase,
@@ -31,7 +33,8 @@ public struct AppDependencies: Sendable {
         publicDirectory: String = "public",
         http: HTTPClient = .shared,
         ekoBackoff: @escaping @Sendable (Int) -> Duration = EkoClient.defaultBackoff,
-        settlementEvents: SettlementEvents = SettlementEvents()
+        settlementEvents: SettlementEvents = SettlementEvents(),
+        metrics: AppMetrics = AppMetrics()
     ) {
         self.database = database
         self.signer = signer
@@ -41,6 +44,7 @@ public struct AppDependencies: Sendable {
         self.http = http
         self.ekoBackoff = ekoBackoff
         self.settlementEvents = settlementEvents
+        self.metrics = metrics
     }
 }
 
@@ -63,7 +67,7 @@ public func buildApplication(
     dependencies: AppDependencies
 ) throws -> Application<RouterResponder<AppRequestContext>> {
     let settlement = buildSettlement(config: config, dependencies: dependencies)
-    let router = buildRouter(config: config, dependencies: dependencies, settlement: settlement)
+    let router = try buildRouter(config: config, dependencies: dependencies, settlement: settlement)
     let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(30))
     let server: HTTPServerBuilder
     if let tls = config.tls {
@@ -93,24 +97,28 @@ public func buildSettlement(config: AppConfig, dependencies: AppDependencies) ->
     )
     let settler = Settler(
         database: dependencies.database, eko: eko, rules: rules, schedule: schedule, clock: dependencies.clock,
-        logger: dependencies.logger
+        logger: dependencies.logger, metrics: dependencies.metrics
     )
     let inquiries = InquirySignal()
     let sweeper = Sweeper(
         database: dependencies.database, settler: settler, schedule: schedule,
         interval: .seconds(config.sweepIntervalSeconds), clock: dependencies.clock, logger: dependencies.logger,
-        signal: inquiries, events: dependencies.settlementEvents
+        signal: inquiries, events: dependencies.settlementEvents,
+        retention: config.retention, retentionInterval: .seconds(60 * config.retentionIntervalMinutes),
+        metrics: dependencies.metrics
     )
     return SettlementServices(eko: eko, settler: settler, sweeper: sweeper, rules: rules, schedule: schedule, inquiries: inquiries)
 }
 
-/// Routes and middleware: the page's own files for everyone, CORS only on the callback, health for infrastructure.
+/// Routes and middleware: the page's own files for everyone, CORS only on the callback, health and metrics for
+/// infrastructure. Throws a ``ConfigError`` when `metrics.bearer_token_file` cannot be read.
 public func buildRouter(
     config: AppConfig, dependencies: AppDependencies, settlement: SettlementServices
-) -> Router<AppRequestContext> {
+) throws(ConfigError) -> Router<AppRequestContext> {
+    let metricsAccess = try MetricsAccess.load(config.metrics)
     let router = Router(context: AppRequestContext.self)
     router.addMiddleware {
-        LogRequestsMiddleware(.debug)
+        RequestLogMiddleware(metrics: dependencies.metrics)
         PageSecurityMiddleware(gatewayOrigin: config.gatewayOrigin)
         PublicFilesMiddleware(folder: dependencies.publicDirectory, logger: dependencies.logger)
     }
@@ -123,7 +131,8 @@ public func buildRouter(
         language: config.language,
         settlementRules: settlement.rules,
         inquirySchedule: settlement.schedule,
-        inquiries: settlement.inquiries
+        inquiries: settlement.inquiries,
+        metrics: dependencies.metrics
     ).addRoutes(to: router, path: config.callbackPath, allowedOrigins: config.allowedOrigins)
     let issuer = GatewaySessionIssuer(
         database: dependencies.database, config: config, signer: dependencies.signer, clock: dependencies.clock
@@ -132,5 +141,9 @@ public func buildRouter(
         .addRoutes(to: router)
     PartnerAPIController(database: dependencies.database, issuer: issuer).addRoutes(to: router)
     HealthController(database: dependencies.database).addRoutes(to: router)
+    MetricsController(
+        metrics: dependencies.metrics, access: metricsAccess, database: dependencies.database, clock: dependencies.clock,
+        trustForwardedFor: config.http.trustForwardedFor
+    ).addRoutes(to: router)
     return router
 }

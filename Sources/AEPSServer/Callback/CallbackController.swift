@@ -28,6 +28,8 @@ public struct CallbackController: Sendable {
     let settlementRules: SettlementRules
     let inquirySchedule: InquirySchedule
     let inquiries: InquirySignal
+    /// Counts callbacks, decisions and the debit-hook's latency (labels from fixed lists only).
+    let metrics: AppMetrics
 
     /// Mounts `OPTIONS` and `POST` on the callback path, with the gateway's CORS and JSON errors around them.
     func addRoutes(to router: Router<AppRequestContext>, path: String, allowedOrigins: [String]) {
@@ -83,6 +85,7 @@ public struct CallbackController: Sendable {
             log.outcome = "rejected"
             log.reason = error.code.rawValue
             log.latencyMs = latency()
+            metrics.callback(action: log.action, outcome: .rejected)
             do {
                 try await database.recordRejectedCallback(log)
             } catch {
@@ -175,14 +178,20 @@ public struct CallbackController: Sendable {
                 "could not record a debit-hook; refusing it",
                 metadata: ["client_ref_id": "\(hook.clientRefID)", "error": "\(error)"]
             )
+            metrics.callback(action: "debit-hook", outcome: .refused)
+            metrics.debitHook(reason: RefusalCode.storageUnavailable.rawValue, latencyMilliseconds: latency())
             return refusal(.storageUnavailable, language: language)
         case .timedOut:
             logger.error(
                 "debit-hook not decided within the budget; refused",
                 metadata: ["client_ref_id": "\(hook.clientRefID)", "budget_ms": "\(policy.config.decisionBudgetMilliseconds)"]
             )
+            metrics.callback(action: "debit-hook", outcome: .refused)
+            metrics.debitHook(reason: RefusalCode.storageTimeout.rawValue, latencyMilliseconds: latency())
             return refusal(.storageTimeout, language: language)
         }
+        metrics.callback(action: "debit-hook", outcome: result.decision.isApproved ? .approved : .refused)
+        metrics.debitHook(reason: result.decision.reasonCode, latencyMilliseconds: latency())
         logger.info(
             "debit-hook decided",
             metadata: [
@@ -241,10 +250,13 @@ public struct CallbackController: Sendable {
                 "could not record an eko-response",
                 metadata: ["client_ref_id": "\(response.clientRefID ?? "-")", "error": "\(error)"]
             )
+            metrics.callback(action: "eko-response", outcome: .error)
             return JSONResponse.error(
                 .serviceUnavailable, code: "storage_unavailable", message: "could not record the response; send it again"
             )
         }
+        metrics.callback(action: "eko-response", outcome: .received)
+        metrics.ekoResponse(outcome: outcome)
         logger.info(
             "eko-response recorded",
             metadata: [

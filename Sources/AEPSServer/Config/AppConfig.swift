@@ -20,6 +20,9 @@ import Foundation
 /// - `policy.*`: the debit-hook rules, see ``PolicyConfig`` (`require_session` false falls back to retailer-only
 ///   binding, with a startup warning).
 /// - `sessions.login_ttl_seconds` (default 43200): how long a retailer stays signed in on the page.
+/// - `metrics.allowed_addresses` (default loopback: `127.0.0.0/8`, `::1`), `metrics.bearer_token_file` (optional):
+///   who may read `GET /metrics`.
+/// - `retention.*`: what the sweeper prunes and how often, see ``RetentionPolicy``.
 /// - `log.level` (default `info`).
 public struct AppConfig: Sendable, Equatable {
     public enum Environment: String, Sendable, CaseIterable {
@@ -31,6 +34,13 @@ public struct AppConfig: Sendable, Equatable {
         public var port: Int
         /// Take the client's address from the last `X-Forwarded-For` entry (set by a reverse proxy in front).
         public var trustForwardedFor = false
+    }
+
+    /// Who may read `GET /metrics`: a client whose address is in `allowed_addresses`, or a request carrying the
+    /// token held in `bearer_token_file` (read when the application is built).
+    public struct Metrics: Sendable, Equatable {
+        public var allowedAddresses: [IPAddressRange] = IPAddressRange.loopback
+        public var bearerTokenFile: String?
     }
 
     public struct TLS: Sendable, Equatable {
@@ -73,6 +83,11 @@ public struct AppConfig: Sendable, Equatable {
     public var policy = PolicyConfig()
     /// Lifetime of a retailer's sign-in on the page (`sessions.login_ttl_seconds`).
     public var loginTTLSeconds: Int = 43_200
+    /// Access to `GET /metrics` (`metrics.*`).
+    public var metrics = Metrics()
+    /// What retention prunes (`retention.*_days`) and how often the sweeper runs it (`retention.interval_minutes`).
+    public var retention = RetentionPolicy()
+    public var retentionIntervalMinutes = 60
 
     /// Whether cookies get `Secure`: when this server or its public URL speaks HTTPS.
     public var usesHTTPS: Bool { tls != nil || callbackURL.hasPrefix("https://") }
@@ -241,6 +256,7 @@ struct ConfigReader {
         try checkNoUnknownKeys([
             "environment", "partner_name", "initiator_logo_url", "initiator_id", "developer_key", "language",
             "callback_url", "access_key_file", "http", "tls", "database", "eko", "policy", "sessions", "settlement", "log",
+            "metrics", "retention",
         ])
         let environmentName = try oneOf("environment", AppConfig.Environment.allCases.map(\.rawValue))
         let environment = AppConfig.Environment(rawValue: environmentName)!
@@ -340,6 +356,42 @@ struct ConfigReader {
             recheckDays = try section.integer("recheck_settled_days", in: 0...30, default: recheckDays)
         }
 
+        var metrics = AppConfig.Metrics()
+        if let section = try section("metrics") {
+            try section.checkNoUnknownKeys(["allowed_addresses", "bearer_token_file"])
+            if section.object["allowed_addresses"] != nil, section.object["allowed_addresses"] != .null {
+                metrics.allowedAddresses = try section.stringList("allowed_addresses").map {
+                    (text: String) throws(ConfigError) -> IPAddressRange in
+                    guard let range = IPAddressRange(text) else {
+                        throw ConfigError(
+                            key: section.name("allowed_addresses"),
+                            "expected IP addresses or CIDR ranges like 10.0.0.0/8 or ::1, got \"\(text)\""
+                        )
+                    }
+                    return range
+                }
+            }
+            metrics.bearerTokenFile = try section.optionalString("bearer_token_file")
+        }
+
+        var retention = RetentionPolicy()
+        var retentionInterval = 60
+        if let section = try section("retention") {
+            try section.checkNoUnknownKeys([
+                "callback_body_days", "login_attempt_days", "gateway_session_days", "callback_source_days",
+                "interval_minutes",
+            ])
+            retention.callbackBodyDays = try section.integer("callback_body_days", in: 1...3650, default: retention.callbackBodyDays)
+            retention.loginAttemptDays = try section.integer("login_attempt_days", in: 1...3650, default: retention.loginAttemptDays)
+            retention.gatewaySessionDays = try section.integer(
+                "gateway_session_days", in: 1...3650, default: retention.gatewaySessionDays
+            )
+            retention.callbackSourceDays = try section.integer(
+                "callback_source_days", in: 1...3650, default: retention.callbackSourceDays
+            )
+            retentionInterval = try section.integer("interval_minutes", in: 1...10_080, default: retentionInterval)
+        }
+
         var logLevel = "info"
         if let section = try section("log") {
             try section.checkNoUnknownKeys(["level"])
@@ -372,6 +424,9 @@ struct ConfigReader {
         config.giveUpAfterHours = giveUp
         config.recheckSettledDays = recheckDays
         config.loginTTLSeconds = loginTTL
+        config.metrics = metrics
+        config.retention = retention
+        config.retentionIntervalMinutes = retentionInterval
         return config
     }
 }

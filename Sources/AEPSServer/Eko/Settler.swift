@@ -12,10 +12,11 @@ public struct Settler: Sendable {
     let schedule: InquirySchedule
     let clock: @Sendable () -> Date
     let logger: Logger
+    let metrics: AppMetrics
 
     public init(
         database: AppDatabase, eko: EkoClient, rules: SettlementRules, schedule: InquirySchedule,
-        clock: @escaping @Sendable () -> Date, logger: Logger
+        clock: @escaping @Sendable () -> Date, logger: Logger, metrics: AppMetrics = AppMetrics()
     ) {
         self.database = database
         self.eko = eko
@@ -23,6 +24,7 @@ public struct Settler: Sendable {
         self.schedule = schedule
         self.clock = clock
         self.logger = logger
+        self.metrics = metrics
     }
 
     /// Asks Eko about one transaction now and records what it says. Returns nil only when the answer could not
@@ -30,13 +32,20 @@ public struct Settler: Sendable {
     @discardableResult
     public func verify(clientRefID: String) async -> SettlementStep? {
         var answer: InquiryAnswer?
-        if rules.verifyWithInquiry, case .answered(let inquiry) = await eko.inquire(clientRefID: clientRefID) {
-            answer = inquiry
+        if rules.verifyWithInquiry {
+            switch await eko.inquire(clientRefID: clientRefID) {
+            case .answered(let inquiry):
+                answer = inquiry
+                metrics.inquiry(inquiry.status == nil || inquiry.status == 0 ? .answered : .ekoError)
+            case .unavailable:
+                metrics.inquiry(.unavailable)
+            }
         }
         do {
             let step = try await database.recordEkoAnswer(
                 clientRefID: clientRefID, answer: answer, rules: rules, schedule: schedule, now: clock()
             )
+            await recordMetrics(step, clientRefID: clientRefID)
             var metadata: Logger.Metadata = [
                 "client_ref_id": "\(clientRefID)", "outcome": "\(step.outcome.rawValue)", "state": "\(step.state.rawValue)",
             ]
@@ -53,5 +62,20 @@ public struct Settler: Sendable {
             logger.error("could not record Eko's answer", metadata: ["client_ref_id": "\(clientRefID)", "error": "\(error)"])
             return nil
         }
+    }
+
+    /// Counts the step; a reversal's amount is its row's (the settlement's amount, which the step does not carry).
+    private func recordMetrics(_ step: SettlementStep, clientRefID: String) async {
+        var ledger: (AppMetrics.LedgerKind, Int64)?
+        switch step.ledger {
+        case .settlement(let amount, _, _, _, _, _)?:
+            ledger = (.settlement, amount)
+        case .reversal?:
+            let rows = try? await database.settlements(clientRefID: clientRefID)
+            ledger = (.reversal, rows?.last { $0.kind == "reversal" }?.amountPaise ?? 0)
+        case nil:
+            break
+        }
+        metrics.settlementStep(outcome: step.outcome, flag: step.flag?.reason, ledger: ledger)
     }
 }

@@ -9,6 +9,9 @@ import Synchronization
 /// rules. Wakes when a report queues an inquiry, and every `settlement.sweep_interval_seconds`. Safe to stop at
 /// any moment, and to run in two processes: what it claims is leased, and each answer is one transaction behind
 /// unique keys, so nothing is ever settled twice.
+///
+/// It also runs retention (``AppDatabase/applyRetention(_:now:batchSize:)``): when it starts, then every
+/// `retention.interval_minutes`.
 public struct Sweeper: Service {
     let database: AppDatabase
     let settler: Settler
@@ -18,10 +21,14 @@ public struct Sweeper: Service {
     let logger: Logger
     let signal: InquirySignal
     let events: SettlementEvents
+    let retention: RetentionPolicy
+    let retentionInterval: Duration
+    let metrics: AppMetrics
 
     init(
         database: AppDatabase, settler: Settler, schedule: InquirySchedule, interval: Duration,
-        clock: @escaping @Sendable () -> Date, logger: Logger, signal: InquirySignal, events: SettlementEvents
+        clock: @escaping @Sendable () -> Date, logger: Logger, signal: InquirySignal, events: SettlementEvents,
+        retention: RetentionPolicy, retentionInterval: Duration, metrics: AppMetrics
     ) {
         self.database = database
         self.settler = settler
@@ -31,15 +38,40 @@ public struct Sweeper: Service {
         self.logger = logger
         self.signal = signal
         self.events = events
+        self.retention = retention
+        self.retentionInterval = retentionInterval
+        self.metrics = metrics
     }
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            var nextRetention = ContinuousClock.now
             while !Task.isCancelled {
                 let swept = await drain()
                 if swept > 0 { logger.info("sweep", metadata: ["transactions": "\(swept)"]) }
+                if ContinuousClock.now >= nextRetention, !Task.isCancelled {
+                    await runRetention()
+                    nextRetention = ContinuousClock.now + retentionInterval
+                }
                 await signal.wait(upTo: interval)
             }
+        }
+    }
+
+    /// One retention run against the clock's now: prunes, records the run, logs and counts what it removed.
+    /// Returns nil when the database could not be written (it is tried again at the next interval).
+    @discardableResult
+    public func runRetention() async -> RetentionRun? {
+        do {
+            let run = try await database.applyRetention(retention, now: clock())
+            metrics.retentionRun(run)
+            var metadata: Logger.Metadata = ["duration_ms": "\(Int(run.durationMilliseconds.rounded()))"]
+            for (table, count) in run.removed.byTable { metadata[table] = "\(count)" }
+            logger.info("retention", metadata: metadata)
+            return run
+        } catch {
+            logger.error("retention could not write the database", metadata: ["error": "\(error)"])
+            return nil
         }
     }
 

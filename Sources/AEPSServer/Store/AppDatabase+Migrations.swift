@@ -342,6 +342,30 @@ extension AppDatabase {
                 """)
         }
 
+        migrator.registerMigration("2026-11-27-retention") { db in
+            // Each retention run: when, how long, and what it removed per table (the console shows the last one).
+            try db.create(table: "retention_run") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("ran_at", .datetime).notNull()
+                t.column("duration_ms", .double).notNull()
+                t.column("login_sessions", .integer).notNull()
+                t.column("login_attempts", .integer).notNull()
+                t.column("gateway_sessions", .integer).notNull()
+                t.column("callback_sources", .integer).notNull()
+                t.column("callback_bodies", .integer).notNull()
+            }
+            // What retention looks for, found without scanning the tables: bodies still held, by age; expired page
+            // sessions; old attempts; ended gateway sessions; old per-source hours.
+            try db.create(
+                index: "callback_log_with_body_on_received_at", on: "callback_log", columns: ["received_at"],
+                condition: Column("body") != nil
+            )
+            try db.create(index: "login_session_on_expires_at", on: "login_session", columns: ["expires_at"])
+            try db.create(index: "login_attempt_on_attempted_at", on: "login_attempt", columns: ["attempted_at"])
+            try db.create(index: "gateway_session_on_expires_at", on: "gateway_session", columns: ["expires_at"])
+            try db.create(index: "callback_source_on_hour", on: "callback_source", columns: ["hour"])
+        }
+
         // Future migrations go here, below the shipped ones.
         return migrator
     }
