@@ -104,7 +104,8 @@ public func buildSettlement(config: AppConfig, dependencies: AppDependencies) ->
     return SettlementServices(eko: eko, settler: settler, sweeper: sweeper, rules: rules, schedule: schedule, inquiries: inquiries)
 }
 
-/// Routes and middleware: the page's own files for everyone, CORS only on the callback, health for infrastructure.
+/// Routes and middleware: the page's own files for everyone, CORS only on the callback, health for infrastructure,
+/// the ops console under `/ops`.
 public func buildRouter(
     config: AppConfig, dependencies: AppDependencies, settlement: SettlementServices
 ) -> Router<AppRequestContext> {
@@ -132,5 +133,7 @@ public func buildRouter(
         .addRoutes(to: router)
     PartnerAPIController(database: dependencies.database, issuer: issuer).addRoutes(to: router)
     HealthController(database: dependencies.database).addRoutes(to: router)
+    OpsController(database: dependencies.database, config: config, settler: settlement.settler, clock: dependencies.clock)
+        .addRoutes(to: router)
     return router
 }

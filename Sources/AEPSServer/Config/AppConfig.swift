@@ -20,6 +20,7 @@ import Foundation
 /// - `policy.*`: the debit-hook rules, see ``PolicyConfig`` (`require_session` false falls back to retailer-only
 ///   binding, with a startup warning).
 /// - `sessions.login_ttl_seconds` (default 43200): how long a retailer stays signed in on the page.
+/// - `ops.session_ttl_seconds` (default 28800): how long an ops console sign-in lasts.
 /// - `log.level` (default `info`).
 public struct AppConfig: Sendable, Equatable {
     public enum Environment: String, Sendable, CaseIterable {
@@ -73,6 +74,8 @@ public struct AppConfig: Sendable, Equatable {
     public var policy = PolicyConfig()
     /// Lifetime of a retailer's sign-in on the page (`sessions.login_ttl_seconds`).
     public var loginTTLSeconds: Int = 43_200
+    /// Lifetime of an ops console sign-in (`ops.session_ttl_seconds`).
+    public var opsSessionTTLSeconds: Int = 28_800
 
     /// Whether cookies get `Secure`: when this server or its public URL speaks HTTPS.
     public var usesHTTPS: Bool { tls != nil || callbackURL.hasPrefix("https://") }
@@ -240,7 +243,7 @@ struct ConfigReader {
     mutating func readAppConfig() throws(ConfigError) -> AppConfig {
         try checkNoUnknownKeys([
             "environment", "partner_name", "initiator_logo_url", "initiator_id", "developer_key", "language",
-            "callback_url", "access_key_file", "http", "tls", "database", "eko", "policy", "sessions", "settlement", "log",
+            "callback_url", "access_key_file", "http", "tls", "database", "eko", "policy", "sessions", "settlement", "ops", "log",
         ])
         let environmentName = try oneOf("environment", AppConfig.Environment.allCases.map(\.rawValue))
         let environment = AppConfig.Environment(rawValue: environmentName)!
@@ -340,6 +343,12 @@ struct ConfigReader {
             recheckDays = try section.integer("recheck_settled_days", in: 0...30, default: recheckDays)
         }
 
+        var opsSessionTTL = 28_800
+        if let section = try section("ops") {
+            try section.checkNoUnknownKeys(["session_ttl_seconds"])
+            opsSessionTTL = try section.integer("session_ttl_seconds", in: 300...86_400, default: opsSessionTTL)
+        }
+
         var logLevel = "info"
         if let section = try section("log") {
             try section.checkNoUnknownKeys(["level"])
@@ -372,6 +381,7 @@ struct ConfigReader {
         config.giveUpAfterHours = giveUp
         config.recheckSettledDays = recheckDays
         config.loginTTLSeconds = loginTTL
+        config.opsSessionTTLSeconds = opsSessionTTL
         return config
     }
 }
