@@ -146,3 +146,34 @@ import Testing
         #expect(accounts == [["account": "ops:operator"], ["account": "ops:viewer"]])
     }
 }
+
+/// `aeps ops-user add` through the real binary.
+@Suite struct OpsUserCommandTests {
+    @Test func addingAnOpsUserPrintsTheGeneratedPasswordOnceAndBadFlagsAreOneLine() async throws {
+        let cli = try CLIRunner()
+        try cli.writeConfig(configJSON(["database": #"{"path": "data/aeps.sqlite"}"#]))
+        let added = try await cli.run(["ops-user", "add", "--name", "asha", "--role", "operator"])
+        #expect(added.status == 0, "\(added.stderr)")
+        #expect(added.stdout.contains("added ops user asha (operator)"))
+        let password = try #require(added.stdout.split(separator: "\n").last?.split(separator: " ").last.map(String.init))
+        #expect(password.count == 16)
+        let fromStdin = try await cli.run(["ops-user", "add", "--name", "ravi", "--password-stdin"], stdin: "a long password 1\n")
+        #expect(fromStdin.status == 0)
+        #expect(!fromStdin.stdout.contains("a long password 1"))
+        let database = try AppDatabase.open(path: cli.directory.path("data/aeps.sqlite"))
+        let asha = try #require(try await database.opsUser(name: "asha"))
+        #expect(asha.role == .operator)
+        #expect(asha.passwordHash.hasPrefix("$2"))
+        #expect(try await database.opsUser(name: "ravi")?.role == .viewer)
+        for (arguments, message) in [
+            (["--name", "x", "--role", "admin"], "aeps: --role: expected viewer or operator, got \"admin\""),
+            (["--name", "a b"], "aeps: --name: expected 1 to 64 letters"),
+            (["--name", "asha"], "aeps: --name: an ops user named asha already exists"),
+        ] {
+            let result = try await cli.run(["ops-user", "add"] + arguments)
+            #expect(result.status != 0)
+            #expect(result.stderr.hasPrefix(message), "\(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1)
+        }
+    }
+}
