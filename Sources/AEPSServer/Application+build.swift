@@ -111,7 +111,8 @@ public func buildSettlement(config: AppConfig, dependencies: AppDependencies) ->
 }
 
 /// Routes and middleware: the page's own files for everyone, CORS only on the callback, health and metrics for
-/// infrastructure. Throws a ``ConfigError`` when `metrics.bearer_token_file` cannot be read.
+/// infrastructure, the ops console under `/ops`. Throws a ``ConfigError`` when `metrics.bearer_token_file` cannot
+/// be read.
 public func buildRouter(
     config: AppConfig, dependencies: AppDependencies, settlement: SettlementServices
 ) throws(ConfigError) -> Router<AppRequestContext> {
@@ -145,5 +146,7 @@ public func buildRouter(
         metrics: dependencies.metrics, access: metricsAccess, database: dependencies.database, clock: dependencies.clock,
         trustForwardedFor: config.http.trustForwardedFor
     ).addRoutes(to: router)
+    OpsController(database: dependencies.database, config: config, settler: settlement.settler, clock: dependencies.clock)
+        .addRoutes(to: router)
     return router
 }

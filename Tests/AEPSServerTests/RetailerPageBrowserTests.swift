@@ -182,18 +182,25 @@ struct Chromium {
             .map(Chromium.init)
     }
 
+    /// The log (standard error) of the last run with `profile`: with `--enable-logging=stderr` it holds the pages'
+    /// console messages, Content-Security-Policy violations included.
+    static func log(profile: String) -> String {
+        (1...3).reversed().lazy.compactMap { try? String(contentsOfFile: profile + "-\($0).log", encoding: .utf8) }.first ?? ""
+    }
+
     /// Runs Chromium on `url` and returns its standard output. A normal run takes a few seconds; a browser that
     /// hangs (seen now and then on a loaded machine, right after start-up) is killed after 30 s and started again
     /// with a fresh profile, up to three times in all.
-    func run(url: String, width: Int, height: Int, output: Output, profile: String, allowPopups: Bool = true) async throws
-        -> String
-    {
+    func run(
+        url: String, width: Int, height: Int, output: Output, profile: String, allowPopups: Bool = true,
+        extraArguments: [String] = []
+    ) async throws -> String {
         var attempt = 1
         while true {
             do {
                 return try await runOnce(
                     url: url, width: width, height: height, output: output, profile: profile + "-\(attempt)",
-                    allowPopups: allowPopups
+                    allowPopups: allowPopups, extraArguments: extraArguments
                 )
             } catch let hang as CommandLineTimeout where attempt < 3 {
                 FileHandle.standardError.write(Data("chromium hung (attempt \(attempt)); its log ends:\n\(hang.stderr)\n".utf8))
@@ -202,9 +209,9 @@ struct Chromium {
         }
     }
 
-    private func runOnce(url: String, width: Int, height: Int, output: Output, profile: String, allowPopups: Bool)
-        async throws -> String
-    {
+    private func runOnce(
+        url: String, width: Int, height: Int, output: Output, profile: String, allowPopups: Bool, extraArguments: [String]
+    ) async throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         var arguments = [
@@ -218,6 +225,7 @@ struct Chromium {
         ]
         // The harness clicks from script, which is not a person's gesture; only then are popups let through.
         if allowPopups { arguments.append("--disable-popup-blocking") }
+        arguments += extraArguments
         switch output {
         case .dumpDOM: arguments.append("--dump-dom")
         case .screenshot(let file): arguments.append("--screenshot=\(file)")

@@ -117,7 +117,7 @@ import Testing
         let applied = try await server.query { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
         #expect(applied == [
             "2026-11-25-foundation", "2026-11-25-sessions", "2026-11-25-policy", "2026-11-25-eko-calls", "2026-11-25-settlement",
-            "2026-11-26-signing", "2026-11-26-sessions-hardening", "2026-11-26-settlement-rules", "2026-11-27-retention",
+            "2026-11-26-signing", "2026-11-26-sessions-hardening", "2026-11-26-settlement-rules", "2026-11-27-retention", "2026-11-27-ops-console",
         ])
     }
 

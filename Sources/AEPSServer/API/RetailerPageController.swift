@@ -18,11 +18,6 @@ public struct LoginSession: Codable, Sendable {
 
 /// The retailer page's API: sign in and out, who is signed in, and a fresh gateway configuration.
 struct RetailerPageController {
-    /// Growing delays per (account, address) pair and a limit per address: see ``SignInThrottle``.
-    static let throttle = SignInThrottle()
-    /// Compared against when the account does not exist, so both answers take the same time.
-    static let unknownAccountHash = Bcrypt.hash("aeps-unknown-account", cost: 12)
-
     let database: AppDatabase
     let config: AppConfig
     let issuer: GatewaySessionIssuer
@@ -59,23 +54,24 @@ struct RetailerPageController {
         }
         let now = clock()
         let address = context.clientAddress(request, trustForwardedFor: config.http.trustForwardedFor)
-        // The attempt is reserved before the password is checked, in the transaction that counts earlier ones.
-        let attemptID: Int64
-        switch try await database.reserveSignInAttempt(
-            account: userCode, remoteAddress: address, throttle: Self.throttle, now: now
-        ) {
-        case .admitted(let reserved): attemptID = reserved
-        case .delayed(let until): throw Self.tooManyAttempts(wait: until.timeIntervalSince(now))
+        let database = database
+        let outcome = try await PasswordSignIn(database: database).check(
+            account: userCode, address: address, password: password, now: now
+        ) { () async throws -> (account: Retailer, passwordHash: String)? in
+            guard let retailer = try await database.retailer(userCode: userCode), let hash = retailer.passwordHash else {
+                return nil
+            }
+            return (retailer, hash)
         }
-        let retailer = try await database.retailer(userCode: userCode)
-        let hash = retailer?.passwordHash ?? Self.unknownAccountHash
-        let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
-        let succeeded = matches && retailer?.passwordHash != nil
-        try await database.finishSignInAttempt(attemptID, succeeded: succeeded)
-        guard succeeded, let retailer, let passwordHash = retailer.passwordHash else {
+        let retailer: Retailer
+        switch outcome {
+        case .delayed(let seconds): throw Self.tooManyAttempts(wait: seconds)
+        case .failed:
             // The same answer for a wrong password and an unknown account.
             throw APIError(status: .unauthorized, code: "invalid_credentials", message: "Wrong user code or password.")
+        case .succeeded(let found): retailer = found
         }
+        guard let passwordHash = retailer.passwordHash else { throw APIError.notSignedIn }  // found with one above
         guard retailer.active else {
             throw APIError(status: .forbidden, code: "retailer_disabled", message: RefusalCode.retailerDisabled.message)
         }
@@ -155,7 +151,7 @@ struct RetailerPageController {
     }
 
     static func stamp(_ passwordHash: String) -> String {
-        String(SecretToken.hash(passwordHash).prefix(32))
+        PasswordSignIn.stamp(passwordHash)
     }
 
     /// State-changing requests must echo the session's CSRF token in `X-CSRF-Token`.
@@ -166,7 +162,7 @@ struct RetailerPageController {
 
     /// Browsers mark requests from other sites; those never change anything here.
     private static func refuseCrossSite(_ request: Request) throws {
-        if request.headers[.secFetchSite] == "cross-site" { throw APIError.crossSite }
+        if PasswordSignIn.isCrossSite(request) { throw APIError.crossSite }
     }
 }
 

@@ -23,6 +23,7 @@ import Foundation
 /// - `metrics.allowed_addresses` (default loopback: `127.0.0.0/8`, `::1`), `metrics.bearer_token_file` (optional):
 ///   who may read `GET /metrics`.
 /// - `retention.*`: what the sweeper prunes and how often, see ``RetentionPolicy``.
+/// - `ops.session_ttl_seconds` (default 28800): how long an ops console sign-in lasts.
 /// - `log.level` (default `info`).
 public struct AppConfig: Sendable, Equatable {
     public enum Environment: String, Sendable, CaseIterable {
@@ -88,6 +89,8 @@ public struct AppConfig: Sendable, Equatable {
     /// What retention prunes (`retention.*_days`) and how often the sweeper runs it (`retention.interval_minutes`).
     public var retention = RetentionPolicy()
     public var retentionIntervalMinutes = 60
+    /// Lifetime of an ops console sign-in (`ops.session_ttl_seconds`).
+    public var opsSessionTTLSeconds: Int = 28_800
 
     /// Whether cookies get `Secure`: when this server or its public URL speaks HTTPS.
     public var usesHTTPS: Bool { tls != nil || callbackURL.hasPrefix("https://") }
@@ -255,7 +258,7 @@ struct ConfigReader {
     mutating func readAppConfig() throws(ConfigError) -> AppConfig {
         try checkNoUnknownKeys([
             "environment", "partner_name", "initiator_logo_url", "initiator_id", "developer_key", "language",
-            "callback_url", "access_key_file", "http", "tls", "database", "eko", "policy", "sessions", "settlement", "log",
+            "callback_url", "access_key_file", "http", "tls", "database", "eko", "policy", "sessions", "settlement", "ops", "log",
             "metrics", "retention",
         ])
         let environmentName = try oneOf("environment", AppConfig.Environment.allCases.map(\.rawValue))
@@ -392,6 +395,12 @@ struct ConfigReader {
             retentionInterval = try section.integer("interval_minutes", in: 1...10_080, default: retentionInterval)
         }
 
+        var opsSessionTTL = 28_800
+        if let section = try section("ops") {
+            try section.checkNoUnknownKeys(["session_ttl_seconds"])
+            opsSessionTTL = try section.integer("session_ttl_seconds", in: 300...86_400, default: opsSessionTTL)
+        }
+
         var logLevel = "info"
         if let section = try section("log") {
             try section.checkNoUnknownKeys(["level"])
@@ -427,6 +436,7 @@ struct ConfigReader {
         config.metrics = metrics
         config.retention = retention
         config.retentionIntervalMinutes = retentionInterval
+        config.opsSessionTTLSeconds = opsSessionTTL
         return config
     }
 }

@@ -366,6 +366,48 @@ extension AppDatabase {
             try db.create(index: "callback_source_on_hour", on: "callback_source", columns: ["hour"])
         }
 
+        migrator.registerMigration("2026-11-27-ops-console") { db in
+            // People who use the ops console: a bcrypt hash only; a viewer reads, an operator may also act.
+            try db.create(table: "ops_user") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().unique()
+                t.column("role", .text).notNull().check(sql: "role IN ('viewer', 'operator')")
+                t.column("password_hash", .text).notNull()
+                t.column("active", .boolean).notNull().defaults(to: true)
+                t.column("created_at", .datetime).notNull()
+            }
+            // Who did what in the console, when, to what and why. Append only: the triggers refuse any change.
+            try db.create(table: "ops_audit") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("at", .datetime).notNull()
+                t.column("ops_user_id", .integer).references("ops_user")
+                t.column("actor", .text).notNull()
+                t.column("action", .text).notNull()
+                t.column("target", .text)
+                t.column("note", .text)
+                t.column("outcome", .text)
+            }
+            try db.create(index: "ops_audit_on_target", on: "ops_audit", columns: ["target"])
+            try db.execute(sql: """
+                CREATE TRIGGER ops_audit_no_update BEFORE UPDATE ON ops_audit
+                BEGIN SELECT RAISE(ABORT, 'ops_audit is append-only'); END;
+                CREATE TRIGGER ops_audit_no_delete BEFORE DELETE ON ops_audit
+                BEGIN SELECT RAISE(ABORT, 'ops_audit is append-only'); END;
+                """)
+            // A person's resolution of a transaction that needed one (the money rows are never touched by it).
+            try db.alter(table: "aeps_transaction") { t in
+                t.add(column: "resolved_at", .datetime)
+                t.add(column: "resolved_by", .text)
+                t.add(column: "resolution_note", .text)
+            }
+            // The console's list (newest first, keyset by decided_at and id) and its searches.
+            try db.create(index: "aeps_transaction_on_decided_at", on: "aeps_transaction", columns: ["decided_at"])
+            try db.create(index: "aeps_transaction_on_eko_tid", on: "aeps_transaction", columns: ["eko_tid"])
+            try db.create(index: "aeps_transaction_on_bank_ref_num", on: "aeps_transaction", columns: ["bank_ref_num"])
+            try db.create(index: "eko_response_on_client_ref_id", on: "eko_response", columns: ["client_ref_id"])
+            try db.create(index: "settlement_on_created_at", on: "settlement", columns: ["created_at"])
+        }
+
         // Future migrations go here, below the shipped ones.
         return migrator
     }

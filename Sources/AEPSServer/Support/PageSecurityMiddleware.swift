@@ -3,7 +3,7 @@ import Hummingbird
 
 /// Security headers for the retailer page's files: a Content-Security-Policy that allows only the page's own
 /// scripts, styles and API, and form posts to Eko's gateway; frames from this origin only, in both directions;
-/// no MIME sniffing.
+/// no MIME sniffing. An answer that sets its own policy (the ops console's) keeps it.
 struct PageSecurityMiddleware<Context: RequestContext>: RouterMiddleware {
     let contentSecurityPolicy: String
 
@@ -20,7 +20,9 @@ struct PageSecurityMiddleware<Context: RequestContext>: RouterMiddleware {
         var response = try await next(request, context)
         response.headers[.xContentTypeOptions] = "nosniff"
         if response.headers[.contentType]?.hasPrefix("text/html") == true {
-            response.headers[.contentSecurityPolicy] = contentSecurityPolicy
+            if response.headers[.contentSecurityPolicy] == nil {
+                response.headers[.contentSecurityPolicy] = contentSecurityPolicy
+            }
             response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
             response.headers[.cacheControl] = "no-cache"
         }
