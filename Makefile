@@ -5,7 +5,8 @@
 #   make test    install what is needed (Chromium too) and run the whole test suite; screenshots of the
 #                retailer page land in .build/screenshots/
 #   make build   release build only (.build/release/aeps)
-#   make bench   debit-hook decision latency with 0 and with 1,000,000 transactions stored (release build)
+#   make bench   debit-hook decision latency with 0 and with 1,000,000 transactions stored, then the ops console's
+#                pages and searches over HTTP with all of them (release build)
 #   make deps    install the system packages (Debian; as root, or with sudo)
 #   make clean   remove build output (never the database or certificates)
 

@@ -66,14 +66,18 @@ while inserted < rows {
     try await database.writerForTests { db in
         let statement = try db.makeStatement(sql: """
             INSERT INTO aeps_transaction (client_ref_id, retailer_id, user_code, type, amount_raw, amount_paise,
-              customer_mobile, request_fingerprint, decision, reason, state, decided_at, ist_day, created_at, updated_at)
-            VALUES (?, ?, ?, 2, '500', 50000, ?, 'x', 'approved', 'approved', 'success', ?, ?, ?, ?)
+              customer_mobile, request_fingerprint, decision, reason, state, decided_at, ist_day, created_at, updated_at,
+              eko_tid, bank_ref_num)
+            VALUES (?, ?, ?, 2, '500', 50000, ?, 'x', 'approved', 'approved', ?, ?, ?, ?, ?, ?, ?)
             """)
+        // Mostly settled; some still open, failed or needing a person, as a live system would hold.
+        let states = ["settled", "settled", "settled", "settled", "settled", "settled", "closed", "approved", "pending",
+                      "needs_attention"]
         for index in first..<(first + batch) {
-            let day = now.addingTimeInterval(-Double(index % 365) * 86_400)
+            let day = now.addingTimeInterval(-Double(index % 365) * 86_400 - Double(index % 86_400))
             try statement.execute(arguments: [
                 "FILL\(index)", 2 + index % 2000, "R\(index % 2000)", "8\(String(format: "%09d", index % 200_000))",
-                day, IndianTime.day(day), day, day,
+                states[index % states.count], day, IndianTime.day(day), day, day, "T\(index)", "B\(index)",
             ])
         }
     }
@@ -94,3 +98,17 @@ for sql in [
     }
     print("plan: \(detail)")
 }
+
+// The ops console over HTTP: the transactions page, searches and filters, with every row above stored.
+let probe = inserted / 2
+try await measureConsole(database: database, samples: 40, pages: [
+    ("transactions, first page", "/ops/transactions"),
+    ("search by client_ref_id", "/ops/transactions?q=FILL\(probe)"),
+    ("search by Eko tid", "/ops/transactions?q=T\(probe)"),
+    ("search by bank reference", "/ops/transactions?q=B\(probe)"),
+    ("search by customer mobile", "/ops/transactions?q=8\(String(format: "%09d", probe % 200_000))"),
+    ("search by retailer", "/ops/transactions?q=R17"),
+    ("filter by state", "/ops/transactions?state=needs_attention"),
+    ("stuck queue", "/ops/stuck"),
+    ("one transaction", "/ops/transactions/FILL\(probe)"),
+])

@@ -402,6 +402,10 @@ extension AppDatabase {
             }
             // The console's list (newest first, keyset by decided_at and id) and its searches.
             try db.create(index: "aeps_transaction_on_decided_at", on: "aeps_transaction", columns: ["decided_at"])
+            // The console's state filter pages by decided_at within one state (measured in make bench at 1,000,000).
+            try db.create(
+                index: "aeps_transaction_on_state_decided", on: "aeps_transaction", columns: ["state", "decided_at", "id"]
+            )
             try db.create(index: "aeps_transaction_on_eko_tid", on: "aeps_transaction", columns: ["eko_tid"])
             try db.create(index: "aeps_transaction_on_bank_ref_num", on: "aeps_transaction", columns: ["bank_ref_num"])
             try db.create(index: "eko_response_on_client_ref_id", on: "eko_response", columns: ["client_ref_id"])
