@@ -263,3 +263,24 @@ import Testing
         #expect(status.fileBytes > 0)
     }
 }
+
+/// The overview says what the last retention run removed (the sweeper runs it; here it is run directly).
+@Suite struct OpsRetentionOverviewTests {
+    @Test func theOverviewShowsTheLastRetentionRun() async throws {
+        let bed = try await OpsTestBed()
+        try await bed.server.database.writerForTests { db in
+            try db.execute(sql: """
+                INSERT INTO login_attempt (account, remote_address, outcome, attempted_at)
+                VALUES ('20810200', '203.0.113.7', 'failed', '2020-01-01 00:00:00.000')
+                """)
+        }
+        try await bed.test { client in
+            let (browser, _) = try await OpsBrowser.signIn(client, name: "viewer")
+            #expect(try await browser.get("/ops").body.contains("not run yet"))
+            _ = try await bed.server.database.applyRetention(RetentionPolicy(), now: pinnedNow)
+            let body = try await browser.get("/ops").body
+            #expect(!body.contains("not run yet"))
+            #expect(body.contains("removed 0 from login_session, 1 from login_attempt"))
+        }
+    }
+}

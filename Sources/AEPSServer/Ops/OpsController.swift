@@ -213,10 +213,14 @@ struct OpsController {
         let signed = try await viewer(request)
         let counts = try await database.attentionCounts()
         let status = try await database.databaseStatus()
+        let retention = try await database.retentionStatus().lastRun.map { run in
+            "\(OpsFormat.time(run.ranAt)): removed "
+                + run.removed.byTable.map { "\($0.count) from \($0.table)" }.joined(separator: ", ")
+        }
         return OpsPages.render("overview", signed.layout("Overview", [
             "paused": try await database.isServicePaused(), "stuck": counts.stuck, "flagged": counts.flagged,
             "databaseSize": OpsFormat.bytes(status.totalBytes), "fileSize": OpsFormat.bytes(status.fileBytes),
-            "walSize": OpsFormat.bytes(status.walBytes), "retention": "not recorded yet",
+            "walSize": OpsFormat.bytes(status.walBytes), "retention": retention ?? "not run yet",
             "notice": OpsPages.optional(Self.notice(request)),
         ]))
     }
