@@ -64,6 +64,12 @@ import Testing
             under: [strace, "-f", "-y", "-s", "16", "-e", "trace=fdatasync,fsync,write,writev,sendmsg,sendto", "-o", trace]
         )
         let port = try #require(Int(try await server.waitFor("listening on 127.0.0.1:")))
+        // The server is strace's child: a tracer that is killed detaches rather than ending it, so whatever happens
+        // below, the server itself is killed at the end.
+        let tracer = server.process.processIdentifier
+        let children = try String(contentsOfFile: "/proc/\(tracer)/task/\(tracer)/children", encoding: .utf8)
+        let child = try #require(children.split(separator: " ").first.flatMap { pid_t($0) })
+        defer { if server.process.isRunning { kill(child, SIGKILL) } }
         let approvals = 10
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
@@ -83,9 +89,6 @@ import Testing
         }
         try await client.shutdown()
         // SIGTERM to the server itself (strace's child); strace exits with it, with its status.
-        let tracer = server.process.processIdentifier
-        let children = try String(contentsOfFile: "/proc/\(tracer)/task/\(tracer)/children", encoding: .utf8)
-        let child = try #require(children.split(separator: " ").first.flatMap { pid_t($0) })
         kill(child, SIGTERM)
         for _ in 0..<1000 where server.process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
         #expect(server.process.terminationStatus == 0)
