@@ -244,7 +244,8 @@ extension AppDatabase {
             }
             try entry.insert(db)
             let outcome = try Self.applyEkoResponse(
-                response, digest: digest, rules: rules, schedule: schedule, now: now, logID: entry.id!, db: db
+                response, to: transaction, digest: digest, rules: rules, schedule: schedule, now: now, logID: entry.id!,
+                db: db
             )
             entry.reason = outcome.rawValue
             try entry.update(db, columns: ["reason"])
@@ -256,8 +257,11 @@ extension AppDatabase {
     /// is counted under its source like an unbound request, so nobody can grow one transaction's history at will.
     public static let maxReportsPerTransaction = 20
 
+    /// - Parameter transaction: the transaction under the response's client_ref_id, as the caller loaded it in this
+    ///   same write transaction (nil: none).
     private static func applyEkoResponse(
         _ response: EkoResponse,
+        to transaction: TransactionRecord?,
         digest: String,
         rules: SettlementRules,
         schedule: InquirySchedule,
@@ -271,8 +275,6 @@ extension AppDatabase {
             .fetchCount(db) > 0
         if alreadySeen { return .duplicate }
 
-        let transaction = try TransactionRecord.filter(TransactionRecord.Columns.clientRefId == clientRefID)
-            .fetchOne(db)
         var stored = EkoResponseRecord(
             id: nil, callbackLogId: logID, clientRefId: clientRefID, digest: digest, matched: transaction != nil,
             txStatus: response.txStatus, ekoTid: response.tid, amountPaise: response.amountPaise, receivedAt: now

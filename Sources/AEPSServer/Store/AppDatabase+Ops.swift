@@ -107,7 +107,7 @@ public struct TransactionHistory: Sendable {
     public var callbacks: [CallbackLogEntry]
     public var ekoResponses: [EkoResponseRecord]
     public var ekoCalls: [EkoCallRow]
-    public var settlements: [SettlementRow]
+    public var settlements: [SettlementRecord]
     public var audit: [OpsAuditEntry]
 }
 
@@ -125,23 +125,6 @@ public struct EkoCallRow: Sendable, Equatable, FetchableRecord, Decodable {
     public var note: String?
     public var body: String?
     public var latencyMs: Double
-
-    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .convertFromSnakeCase }
-}
-
-/// A `settlement` row (a settlement or a reversal).
-public struct SettlementRow: Sendable, Equatable, FetchableRecord, Decodable {
-    public var id: Int64
-    public var kind: String
-    public var clientRefId: String
-    public var userCode: String?
-    public var ekoTid: String?
-    public var bankRefNum: String?
-    public var amountPaise: Int64
-    public var commissionPaise: Int64?
-    public var tdsPaise: Int64?
-    public var verifiedBy: String
-    public var createdAt: Date
 
     public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .convertFromSnakeCase }
 }
@@ -349,9 +332,8 @@ extension AppDatabase {
                 SELECT * FROM eko_call WHERE reference IN (\(references.map { _ in "?" }.joined(separator: ", ")))
                 ORDER BY called_at, id
                 """, arguments: StatementArguments(references))
-            let settlements = try SettlementRow.fetchAll(
-                db, sql: "SELECT * FROM settlement WHERE client_ref_id = ? ORDER BY created_at, id", arguments: [clientRefID]
-            )
+            let settlements = try SettlementRecord.filter(Column("client_ref_id") == clientRefID)
+                .order(Column("created_at"), Column("id")).fetchAll(db)
             let audit = try OpsAuditEntry.filter(Column("target") == "transaction:\(clientRefID)").order(Column("id"))
                 .fetchAll(db)
             return TransactionHistory(
