@@ -68,6 +68,16 @@ struct Serve: AsyncParsableCommand {
 
         // Services stop in reverse order: the server, then the sweeper, then the database (first in the list).
         app.services.insert(DatabaseCloser(database: database), at: 0)
+        if config.environment == .local, config.gatewaySim.runWithServer {
+            // `make run`: the stand-in for Eko beside the server, signing with the same access key.
+            let simulator = GatewaySimulator(
+                settings: config.gatewaySim, signer: signer, developerKey: config.developerKey, initiatorID: config.initiatorID
+            )
+            let host = config.gatewaySim.host
+            app.services.append(buildGatewaySimulator(simulator: simulator, logger: logger) { port in
+                logger.notice("gateway simulator listening", metadata: ["url": "http://\(host):\(port)/"])
+            })
+        }
         let scheme = config.tls == nil ? "http" : "https"
         logger.notice(
             "aeps serving",

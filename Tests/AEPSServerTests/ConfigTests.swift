@@ -8,20 +8,30 @@ import Testing
         try AppConfig.parse(Data(configJSON(overrides).utf8))
     }
 
-    /// The committed example must always load, and mean UAT over local HTTPS.
+    /// The committed example must always load, and mean the local gateway simulator beside the server over local
+    /// HTTPS (what `make run` shows); UAT is one setting away.
     @Test func theCommittedExampleLoads() throws {
         let exampleURL = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("aeps.config.example")
         let config = try AppConfig.load(path: exampleURL.path)
-        #expect(config.environment == .uat)
-        #expect(config.gatewayOrigin == "https://stagegateway.eko.in")
-        #expect(config.gatewayURL == "https://stagegateway.eko.in/v2/aeps")
-        #expect(config.ekoAPIBase == "https://staging.eko.in/ekoapi/v1")
+        #expect(config.environment == .local)
+        #expect(config.gatewayOrigin == "http://localhost:3004")
+        #expect(config.gatewayURL == "http://localhost:3004/v2/aeps")
+        #expect(config.ekoAPIBase == "http://localhost:3004/ekoapi/v1")
+        #expect(config.gatewaySim.runWithServer)
+        #expect(config.gatewaySim.port == 3004)
         #expect(config.callbackPath == "/aeps/callback")
         #expect(config.tls != nil)
         #expect(config.databasePath == "data/aeps.sqlite")
         #expect(config.recheckSettledDays == 3)
+
+        // One setting away from UAT: the same file with "environment": "uat" loads and points at Eko's UAT.
+        let text = try String(contentsOf: exampleURL, encoding: .utf8)
+            .replacingOccurrences(of: #""environment": "local""#, with: #""environment": "uat""#)
+        let uat = try AppConfig.parse(Data(text.utf8))
+        #expect(uat.gatewayURL == "https://stagegateway.eko.in/v2/aeps")
+        #expect(uat.ekoAPIBase == "https://staging.eko.in/ekoapi/v1")
     }
 
     @Test func theRecheckWindowDefaultsToThreeDaysAndMayBeOff() throws {

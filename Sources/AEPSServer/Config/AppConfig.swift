@@ -24,6 +24,8 @@ import Foundation
 ///   who may read `GET /metrics`.
 /// - `retention.*`: what the sweeper prunes and how often, see ``RetentionPolicy``.
 /// - `ops.session_ttl_seconds` (default 28800): how long an ops console sign-in lasts.
+/// - `gateway_sim.*`: the local stand-in for Eko (`aeps gateway-sim`), see ``GatewaySimSettings``;
+///   `gateway_sim.run_with_server` makes `aeps serve` run it too when the environment is `local`.
 /// - `log.level` (default `info`).
 public struct AppConfig: Sendable, Equatable {
     public enum Environment: String, Sendable, CaseIterable {
@@ -91,6 +93,8 @@ public struct AppConfig: Sendable, Equatable {
     public var retentionIntervalMinutes = 60
     /// Lifetime of an ops console sign-in (`ops.session_ttl_seconds`).
     public var opsSessionTTLSeconds: Int = 28_800
+    /// The gateway simulator (`gateway_sim.*`).
+    public var gatewaySim = GatewaySimSettings()
 
     /// Whether cookies get `Secure`: when this server or its public URL speaks HTTPS.
     public var usesHTTPS: Bool { tls != nil || callbackURL.hasPrefix("https://") }
@@ -259,7 +263,7 @@ struct ConfigReader {
         try checkNoUnknownKeys([
             "environment", "partner_name", "initiator_logo_url", "initiator_id", "developer_key", "language",
             "callback_url", "access_key_file", "http", "tls", "database", "eko", "policy", "sessions", "settlement", "ops", "log",
-            "metrics", "retention",
+            "metrics", "retention", "gateway_sim",
         ])
         let environmentName = try oneOf("environment", AppConfig.Environment.allCases.map(\.rawValue))
         let environment = AppConfig.Environment(rawValue: environmentName)!
@@ -401,6 +405,11 @@ struct ConfigReader {
             opsSessionTTL = try section.integer("session_ttl_seconds", in: 300...86_400, default: opsSessionTTL)
         }
 
+        var gatewaySim = GatewaySimSettings()
+        if let section = try section("gateway_sim") {
+            gatewaySim = try section.readGatewaySim()
+        }
+
         var logLevel = "info"
         if let section = try section("log") {
             try section.checkNoUnknownKeys(["level"])
@@ -437,6 +446,7 @@ struct ConfigReader {
         config.retention = retention
         config.retentionIntervalMinutes = retentionInterval
         config.opsSessionTTLSeconds = opsSessionTTL
+        config.gatewaySim = gatewaySim
         return config
     }
 }
@@ -446,6 +456,29 @@ extension Character {
 }
 
 extension ConfigReader {
+    /// `gateway_sim.*`: where the simulator listens and how its popup behaves.
+    func readGatewaySim() throws(ConfigError) -> GatewaySimSettings {
+        try checkNoUnknownKeys([
+            "host", "port", "run_with_server", "verification_timeout_ms", "pending_seconds", "inactive_user_codes",
+            "debit_hook_message", "custom_delivery",
+        ])
+        var settings = GatewaySimSettings()
+        settings.host = try string("host", default: settings.host)
+        settings.port = try integer("port", in: 0...65535, default: settings.port)
+        settings.runWithServer = try bool("run_with_server", default: false)
+        settings.verificationTimeoutMilliseconds = try integer(
+            "verification_timeout_ms", in: 500...120_000, default: settings.verificationTimeoutMilliseconds
+        )
+        settings.pendingSeconds = try integer("pending_seconds", in: 0...86_400, default: settings.pendingSeconds)
+        settings.inactiveUserCodes = try stringList("inactive_user_codes")
+        settings.sendDebitHookMessage = try bool("debit_hook_message", default: true)
+        let delivery = try oneOf(
+            "custom_delivery", GatewaySimSettings.CustomDelivery.allCases.map(\.rawValue), default: "both"
+        )
+        settings.customDelivery = GatewaySimSettings.CustomDelivery(rawValue: delivery)!
+        return settings
+    }
+
     /// `policy.hash_params`: `{"2": ["customer_id", "amount", "user_code"], "3": [...], "4": [...]}`. Only fields with
     /// a canonical form can be listed; a withdrawal's list must hold `amount`, and every list `user_code`, so a
     /// signature always names the retailer and the money.
