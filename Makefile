@@ -1,9 +1,12 @@
 # aeps: the partner server for Eko's AePS Gateway.
 #
-#   make run     install what is needed, build, and serve on the embedded default:
-#                UAT settings, SQLite in data/, HTTPS on https://localhost:8443 with a self-signed certificate
-#   make test    install what is needed (Chromium too) and run the whole test suite; screenshots of the
-#                retailer page land in .build/screenshots/
+#   make run     install what is needed, build, and serve on the embedded default: environment local with the
+#                gateway simulator on http://localhost:3004, SQLite in data/, HTTPS on https://localhost:8443 with a
+#                self-signed certificate; a demo retailer and ops account are made on first run and printed
+#   make test    install what is needed (Chromium and Playwright too) and run the whole test suite: the Swift
+#                tests, then the end-to-end tests in a real browser (Tests/e2e); screenshots land in
+#                .build/screenshots/
+#   make e2e     only the end-to-end browser tests (after a debug build)
 #   make build   release build only (.build/release/aeps)
 #   make bench   debit-hook decision latency with 0 and with 1,000,000 transactions stored, then the ops console's
 #                pages and searches over HTTP with all of them (release build)
@@ -18,11 +21,13 @@ DEB_PACKAGES := libsqlite3-dev libssl-dev curl ca-certificates
 # The tests also drive the retailer page in a real headless Chromium, with fonts for English and Hindi, and watch
 # the real server's system calls with strace (each approval synced before its answer).
 TEST_PACKAGES := chromium fonts-dejavu-core fonts-lohit-deva strace
+# The end-to-end tests drive Debian's Chromium with Playwright (from PyPI; it brings no browser of its own).
+PLAYWRIGHT := playwright==1.65.2
 
 # Eko's public UAT access key (protocol §2): used by `make run` only when EKO_ACCESS_KEY is not set.
 UAT_ACCESS_KEY := d2fe1d99-6298-4af2-8cc5-d97dcf46df30
 
-.PHONY: run test bench build deps test-deps install-packages clean
+.PHONY: run test e2e bench build deps test-deps install-packages clean
 
 deps:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PACKAGES)"
@@ -30,6 +35,8 @@ deps:
 
 test-deps: deps
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(TEST_PACKAGES)"
+	@python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("playwright") != "$(PLAYWRIGHT)".split("==")[1])' 2>/dev/null \
+	  || { echo "installing $(PLAYWRIGHT)"; python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "$(PLAYWRIGHT)"; }
 
 install-packages:
 	@missing=""; for p in $(PACKAGES); do \
@@ -47,11 +54,18 @@ build: deps
 run: build
 	@[ -f aeps.config ] || { cp aeps.config.example aeps.config; echo "made aeps.config from aeps.config.example"; }
 	@[ -f dev-certs/localhost.pem ] || .build/release/aeps dev-cert
-	EKO_ACCESS_KEY="$${EKO_ACCESS_KEY:-$(UAT_ACCESS_KEY)}" .build/release/aeps serve
+	@EKO_ACCESS_KEY="$${EKO_ACCESS_KEY:-$(UAT_ACCESS_KEY)}"; export EKO_ACCESS_KEY; \
+	  if grep -q '"environment": *"local"' aeps.config; then .build/release/aeps demo; fi; \
+	  exec .build/release/aeps serve
 
 test: test-deps
 	swift build --build-tests
 	swift test
+	python3 -m unittest discover -s Tests/e2e -v
+
+e2e: test-deps
+	swift build --product aeps
+	python3 -m unittest discover -s Tests/e2e -v
 
 bench: deps
 	swift build -c release --product aeps-bench
