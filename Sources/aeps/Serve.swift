@@ -74,9 +74,13 @@ struct Serve: AsyncParsableCommand {
                 settings: config.gatewaySim, signer: signer, developerKey: config.developerKey, initiatorID: config.initiatorID
             )
             let host = config.gatewaySim.host
-            app.services.append(buildGatewaySimulator(simulator: simulator, logger: logger) { port in
+            let simulatorApp = buildGatewaySimulator(simulator: simulator, logger: logger) { port in
                 logger.notice("gateway simulator listening", metadata: ["url": "http://\(host):\(port)/"])
-            })
+            }
+            app.services.append(NamedService(
+                name: "gateway_sim (\(host):\(config.gatewaySim.port); set gateway_sim.run_with_server to false or another gateway_sim.port)",
+                service: simulatorApp
+            ))
         }
         let scheme = config.tls == nil ? "http" : "https"
         logger.notice(
@@ -93,6 +97,22 @@ struct Serve: AsyncParsableCommand {
 
     private func makeLogger(level: String) -> Logger {
         makeCommandLogger(level: Logger.Level(rawValue: level) ?? .info)
+    }
+}
+
+/// A service whose failure names what it was, so `aeps serve` ends with a line that says which part could not run.
+struct NamedService<Inner: Service>: Service {
+    let name: String
+    let service: Inner
+
+    func run() async throws {
+        do {
+            try await service.run()
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw CommandError("\(name): \(error)")
+        }
     }
 }
 

@@ -119,6 +119,7 @@ class GatewayFlowTests(unittest.TestCase):
 
     def console_timeline(self, installation, client_ref_id):
         page = self.context.new_page()
+        page.set_viewport_size({"width": 1280, "height": 900})  # ops work at a desk
         page.goto(f"{installation.origin}/ops/login")
         page.fill("#name", installation.credentials["ops_name"])
         page.fill("#password", installation.credentials["ops_password"])
