@@ -113,7 +113,7 @@ struct RetailerPageController {
         let language = try body.requestedLanguage()
         let (sessionID, members) = try await issuer.issueSession(for: retailer, language: language, via: "page")
         // `opening_id` is the page's own (not a gateway form field): it finds this opening's transaction later.
-        return JSONResponse.make(.ok, members + [("opening_id", .number(String(sessionID)))])
+        return JSONResponse.make(.ok, members + [("opening_id", .string(String(sessionID)))])
     }
 
     /// `GET /api/transactions/{client_ref_id}`: one of the signed-in retailer's transactions, as the server
@@ -147,7 +147,7 @@ struct RetailerPageController {
         }
         let language = try Self.language(request)
         return JSONResponse.make(.ok, [
-            ("opening_id", .number(String(openingID))),
+            ("opening_id", .string(String(openingID))),
             ("transaction", found.map { PageTransaction.json($0, language: language) } ?? .null),
         ])
     }
