@@ -76,6 +76,7 @@
   var POLL_MS = 2000;                 // how often the server is asked while a gateway opening is watched
   var AFTER_CLOSE_MS = 10000;         // how long after the window closed, once a result came
   var AFTER_CLOSE_NO_RESULT_MS = 600000;  // how long after the window closed before any result
+  var WATCH_AT_MOST_MS = 1800000;     // a window left open: stop asking after half an hour
   var FINAL_STATES = { refused: true, settled: true, failed: true, refunded: true, closed: true, needs_attention: true };
   var state = {
     lang: 'en', me: null, gatewayOrigin: null, lastNotice: null,
@@ -307,7 +308,7 @@
   // While the gateway window is open (and a while after), asks the server every POLL_MS.
   function watchOpening(id, popup) {
     stopWatching();
-    var watch = { id: id, popup: popup, closedAt: null, timer: null };
+    var watch = { id: id, popup: popup, closedAt: null, timer: null, startedAt: new Date().getTime() };
     state.watch = watch;
     function next() { watch.timer = window.setTimeout(check, POLL_MS); }
     function check() {
@@ -322,7 +323,9 @@
         if (state.watch !== watch) { return; }
         if (isFinal()) { stopWatching(); return; }
         var grace = state.message ? AFTER_CLOSE_MS : AFTER_CLOSE_NO_RESULT_MS;
-        if (watch.closedAt !== null && new Date().getTime() - watch.closedAt > grace) { stopWatching(); return; }
+        var now = new Date().getTime();
+        if (watch.closedAt !== null && now - watch.closedAt > grace) { stopWatching(); return; }
+        if (now - watch.startedAt > WATCH_AT_MOST_MS) { stopWatching(); return; }
         next();
       });
     }
