@@ -51,21 +51,24 @@ extension RetailerPageBrowserTests {
     }
 
     /// The server refused: the page says so with the server's message, whatever the gateway shows.
-    @Test func aRefusalShowsTheServersMessage() async throws {
+    @Test(arguments: ["en", "hi"])
+    func aRefusalShowsTheServersMessage(language: String) async throws {
         let chromium = try #require(Chromium.find(), "chromium is not installed (make test installs it)")
         let bed = try await PageTestBed.start(mode: .init(hookMessage: true))
         defer { bed.stop() }
         try await bed.server.database.setServicePaused(true, now: Date())
-        let report = try await bed.runHarness(chromium, query: "lang=en")
+        let report = try await bed.runHarness(chromium, query: "lang=\(language)")
         #expect(report["error"] == nil, "\(report.serialized())")
-        let stored = try await bed.server.rows("SELECT decision, message FROM aeps_transaction")
-        #expect(stored.first?["decision"] == "refused")
-        let serverMessage = try #require(stored.first?["message"] ?? nil)
+        let stored = try await bed.server.rows("SELECT decision, reason FROM aeps_transaction")
+        #expect(stored == [["decision": "refused", "reason": "service_paused"]])
+        // The message the gateway was given, in the page's language.
+        let told = try #require(bed.gateway.reports.first?["hook"]?["message"]?.scalarText)
+        #expect(told == RefusalCode.servicePaused.message(language: language))
         #expect(report["refusalShown"] == .bool(true))
-        #expect(report["refusal"] == .string("Refused: \(serverMessage)"))
+        #expect(report["refusal"] == .string((language == "hi" ? "अस्वीकृत: " : "Refused: ") + told))
         #expect(report["approvedStep"] == .string("refused"))
-        #expect(report["state"] == .string("Refused"))
-        #expect(report["status"]?.scalarText?.hasPrefix("Transaction not completed: ") == true)
+        #expect(report["state"] == .string(language == "hi" ? "अस्वीकृत" : "Refused"))
+        #expect(report["status"]?.scalarText?.hasPrefix(language == "hi" ? "लेनदेन पूरा नहीं हुआ: " : "Transaction not completed: ") == true)
     }
 
     /// The window closed before any result: the page says what happens next and keeps asking the server, so a
