@@ -24,7 +24,17 @@
       tooMany: 'Too many failed sign-ins. Please wait a few minutes and try again.',
       network: 'Could not reach the server. Check the internet connection and try again.',
       serverError: 'The server could not do this. Please try again.',
-      fillBoth: 'Please enter your retailer code and password.'
+      fillBoth: 'Please enter your retailer code and password.',
+      serverState: 'Server status', refusedPrefix: 'Refused: ',
+      state_approved: "Approved, waiting for Eko's confirmation", state_refused: 'Refused',
+      state_pending: 'Pending: do not pay cash until it succeeds', state_hold: 'On hold: do not pay cash until it succeeds',
+      state_success: "Reported successful, waiting for Eko's confirmation", state_settled: 'Successful',
+      state_failed: 'Failed', state_refund_pending: 'Refund pending', state_refunded: 'Refunded', state_closed: 'Closed',
+      state_needs_attention: 'Under review: do not pay cash, check with support',
+      notOnServer: 'Not found among your transactions',
+      notCompleted: 'Transaction not completed: {message}. Do not pay cash. Try again or check with support.',
+      windowClosed: 'The gateway window was closed. Press the button again.',
+      closedBeforeResult: 'The gateway window was closed before the result. The server will check with Eko; do not pay cash until it shows Successful.'
     },
     hi: {
       signInTitle: 'साइन इन करें', userCode: 'रिटेलर कोड', password: 'पासवर्ड', signIn: 'साइन इन', hello: 'नमस्ते',
@@ -46,12 +56,38 @@
       tooMany: 'बहुत सारे असफल प्रयास। कुछ मिनट बाद फिर कोशिश करें।',
       network: 'सर्वर से संपर्क नहीं हो सका। इंटरनेट जाँचें और फिर कोशिश करें।',
       serverError: 'सर्वर यह नहीं कर सका। कृपया फिर कोशिश करें।',
-      fillBoth: 'कृपया रिटेलर कोड और पासवर्ड दर्ज करें।'
+      fillBoth: 'कृपया रिटेलर कोड और पासवर्ड दर्ज करें।',
+      serverState: 'सर्वर पर स्थिति', refusedPrefix: 'अस्वीकृत: ',
+      state_approved: 'स्वीकृत, Eko की पुष्टि की प्रतीक्षा', state_refused: 'अस्वीकृत',
+      state_pending: 'लंबित: सफल होने तक नकद न दें', state_hold: 'रोका गया: सफल होने तक नकद न दें',
+      state_success: 'सफल बताया गया, Eko की पुष्टि की प्रतीक्षा', state_settled: 'सफल',
+      state_failed: 'असफल', state_refund_pending: 'रिफंड लंबित', state_refunded: 'रिफंड हो गया', state_closed: 'बंद',
+      state_needs_attention: 'जाँच जारी: नकद न दें, सहायता से संपर्क करें',
+      notOnServer: 'आपके लेनदेन में नहीं मिला',
+      notCompleted: 'लेनदेन पूरा नहीं हुआ: {message}। नकद न दें। फिर कोशिश करें या सहायता से संपर्क करें।',
+      windowClosed: 'गेटवे विंडो बंद हो गई। बटन फिर दबाएँ।',
+      closedBeforeResult: 'परिणाम से पहले गेटवे विंडो बंद हो गई। सर्वर Eko से जाँच करेगा; जब तक यह सफल न दिखाए, नकद न दें।'
     }
   };
 
   var WINDOW_NAME = 'EkoAePS';
-  var state = { lang: 'en', me: null, gatewayOrigin: null, hookType: null, lastNotice: null };
+  // Members of the server's configuration that are not gateway form fields.
+  var NOT_FORM_FIELDS = { gateway_url: true, expires_at: true, opening_id: true };
+  var POLL_MS = 2000;                 // how often the server is asked while a gateway opening is watched
+  var AFTER_CLOSE_MS = 10000;         // how long after the window closed, once a result came
+  var AFTER_CLOSE_NO_RESULT_MS = 600000;  // how long after the window closed before any result
+  var WATCH_AT_MOST_MS = 1800000;     // a window left open: stop asking after half an hour
+  var FINAL_STATES = { refused: true, settled: true, failed: true, refunded: true, closed: true, needs_attention: true };
+  var state = {
+    lang: 'en', me: null, gatewayOrigin: null, lastNotice: null,
+    phase: null,      // null, 'opening', 'waiting' or 'result'
+    watch: null,      // the gateway opening being watched: {id, popup, closedAt, timer}
+    tx: null,         // the server's view of the transaction (GET /api/...): service, amount, decision, state
+    ref: null,        // the client_ref_id of the gateway's result message
+    txMissing: false, // the server has no such transaction for this retailer
+    message: null,    // the gateway's result message (display only)
+    resultAt: null, closedEarly: false
+  };
 
   function $(id) { return document.getElementById(id); }
   function t(key) { return (TEXT[state.lang] && TEXT[state.lang][key]) || TEXT.en[key] || key; }
@@ -81,7 +117,8 @@
       buttons[j].setAttribute('aria-pressed', buttons[j].getAttribute('data-lang') === state.lang ? 'true' : 'false');
     }
     if (state.lastNotice) { notice(state.lastNotice.key, state.lastNotice.isError, state.lastNotice.literal); }
-    if (state.result) { showResult(state.result); }
+    render();
+    if (state.tx && state.tx.decision === 'refused') { lookUp(state.watch, null); }  // its message, in this language
   }
 
   // --- Server calls -------------------------------------------------------------------------------------------
@@ -112,6 +149,7 @@
   }
 
   function signedOut(reasonKey) {
+    stopWatching();
     state.me = null;
     show('home', false);
     show('signin', true);
@@ -121,14 +159,17 @@
 
   // --- Steps and result ---------------------------------------------------------------------------------------
 
-  var STEPS = ['step-opening', 'step-waiting', 'step-approved', 'step-result'];
-  function setStep(current) {
-    show('steps', current !== null);
-    var reached = true;
-    for (var i = 0; i < STEPS.length; i++) {
-      var li = $(STEPS[i]);
-      if (STEPS[i] === current) { li.className = 'current'; reached = false; } else { li.className = reached && current ? 'done' : ''; }
-    }
+  // The steps follow the page's phase and the server's decision: "Approved" only when the server approved.
+  function renderSteps() {
+    var phase = state.phase;
+    show('steps', phase !== null);
+    if (phase === null) { return; }
+    var decision = state.tx ? state.tx.decision : null;
+    $('step-opening').className = phase === 'opening' ? 'current' : 'done';
+    $('step-waiting').className = phase === 'opening' ? '' : (phase === 'waiting' && !decision ? 'current' : 'done');
+    $('step-approved').className = decision === 'approved' ? (phase === 'result' ? 'done' : 'current')
+      : (decision === 'refused' ? 'refused' : '');
+    $('step-result').className = phase === 'result' ? 'current' : '';
   }
 
   function lastFour(text) {
@@ -141,31 +182,81 @@
     return '₹ ' + value;
   }
 
-  function showResult(detail) {
-    state.result = detail;
-    var response = (detail && detail.response) || {};
-    var data = response.data || {};
-    var status = data.tx_status !== undefined ? String(data.tx_status) : '';
-    var words = TEXT.en['status' + status] ? t('status' + status) : t('statusUnknown');
+  function two(n) { return (n < 10 ? '0' : '') + n; }
+
+  // Indian time (UTC+05:30, no daylight saving) as DD-MM-YYYY HH:MM IST, whatever the device's zone and locale.
+  function indianTime(ms) {
+    var d = new Date(ms + 330 * 60000);
+    return two(d.getUTCDate()) + '-' + two(d.getUTCMonth() + 1) + '-' + d.getUTCFullYear() + ' ' +
+      two(d.getUTCHours()) + ':' + two(d.getUTCMinutes()) + ' IST';
+  }
+
+  // The server's timestamps: 2026-11-25T14:55:57Z (UTC). Parsed by hand: old browsers' Date.parse varies.
+  function utcMillis(text) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?Z$/.exec(String(text || ''));
+    return m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) : null;
+  }
+
+  // An error reply from the gateway: not HTTP 200, a non-zero status, or no data. Its message, if any.
+  function gatewayError(detail) {
+    var response = detail && detail.response;
+    var failed = (detail && detail.http_status !== undefined && String(detail.http_status) !== '200') ||
+      !response || typeof response !== 'object' || String(response.status) !== '0' ||
+      !response.data || typeof response.data !== 'object';
+    if (!failed) { return null; }
+    var text = (response && typeof response === 'object' && response.message) || (detail && detail.message) || '-';
+    return String(text).slice(0, 300);
+  }
+
+  function stateWords(tx) { return TEXT.en['state_' + tx.state] ? t('state_' + tx.state) : String(tx.state); }
+
+  // Draws the steps, the refusal and the receipt from what is known: the server's transaction (service, amount,
+  // decision, state, time) and the gateway's message (status, Aadhaar last four, bank, balance, statement rows).
+  function render() {
+    renderSteps();
+    var tx = state.tx;
+    var refused = !!(tx && tx.decision === 'refused');
+    $('refusal').textContent = refused ? t('refusedPrefix') + (tx.message || '-') : '';
+    show('refusal', refused);
+    var detail = state.message;
+    if (!detail && !state.closedEarly) { show('result', false); return; }
+    var error = detail ? gatewayError(detail) : null;
+    var data = detail && !error ? detail.response.data : {};
     var statusNode = $('result-status');
-    statusNode.textContent = words;
-    statusNode.className = 'status ' + (status === '0' ? 'ok' : (status === '1' ? 'bad' : 'wait'));
-    var type = String(state.hookType || data.type || '');
-    setText('r-service', TEXT.en['type' + type] ? t('type' + type) : type);
-    setText('r-amount', type === '2' ? rupees(data.amount) : '');
+    var status = '';
+    if (error) {
+      statusNode.textContent = t('notCompleted').replace('{message}', error);
+      statusNode.className = 'status bad';
+    } else if (detail) {
+      status = data.tx_status !== undefined ? String(data.tx_status) : '';
+      statusNode.textContent = TEXT.en['status' + status] ? t('status' + status) : t('statusUnknown');
+      statusNode.className = 'status ' + (status === '0' ? 'ok' : (status === '1' ? 'bad' : 'wait'));
+    } else {
+      statusNode.textContent = tx ? stateWords(tx) : t('statusUnknown');
+      statusNode.className = 'status ' + (tx && tx.state === 'settled' ? 'ok' : (tx && FINAL_STATES[tx.state] ? 'bad' : 'wait'));
+    }
+    var type = tx && tx.type != null ? String(tx.type) : '';
+    setText('r-service', type ? (TEXT.en['type' + type] ? t('type' + type) : type) : '');
+    setText('r-amount', tx && type === '2' ? rupees(tx.amount) : '');
+    setText('r-state', tx ? stateWords(tx) : (state.txMissing ? t('notOnServer') : ''));
     setText('r-aadhaar', lastFour(data.aadhar || data.aadhaar));
     setText('r-bank', data.bank);
-    setText('r-rrn', data.bank_ref_num);
+    setText('r-rrn', (tx && tx.bank_ref_num) || data.bank_ref_num);
     setText('r-balance', rupees(data.balance));
-    setText('r-ref', [detail.client_ref_id, data.tid].filter(function (x) { return x; }).join(' / '));
+    var ref = tx ? tx.client_ref_id : state.ref;
+    var tid = (tx && tx.tid) || data.tid;
+    setText('r-ref', [ref, tid].filter(function (x) { return x; }).join(' / '));
     setText('r-retailer', state.me ? state.me.name + ' (' + state.me.user_code + ')' : '');
-    setText('r-time', data.transaction_date || new Date().toLocaleString());
+    var decided = tx ? utcMillis(tx.decided_at) : null;
+    setText('r-time', indianTime(decided !== null ? decided : (state.resultAt || new Date().getTime())));
     var rows = data.mini_statement_list || data.statement || [];
+    if (Object.prototype.toString.call(rows) !== '[object Array]') { rows = []; }
     var body = $('r-statement').getElementsByTagName('tbody')[0];
     while (body.firstChild) { body.removeChild(body.firstChild); }
     for (var i = 0; i < rows.length && i < 50; i++) {
+      var row = rows[i] || {};
       var tr = document.createElement('tr');
-      var cells = [rows[i].date, rows[i].narration, (rows[i].txnType ? rows[i].txnType + ' ' : '') + (rows[i].amount || '')];
+      var cells = [row.date, row.narration, (row.txnType ? row.txnType + ' ' : '') + (row.amount || '')];
       for (var c = 0; c < cells.length; c++) {
         var td = document.createElement('td');
         td.textContent = cells[c] == null ? '' : String(cells[c]);
@@ -177,6 +268,70 @@
     show('result', true);
   }
 
+  // --- The server's view of the transaction ------------------------------------------------------------------
+
+  function validRef(ref) { return typeof ref === 'string' && /^[\x21-\x7e]{1,64}$/.test(ref); }
+
+  // Takes a transaction from the server, unless the gateway's result names another one.
+  function applyTransaction(tx) {
+    if (!tx || (state.ref && tx.client_ref_id !== state.ref)) { return; }
+    state.tx = tx;
+    state.txMissing = false;
+    render();
+  }
+
+  // Asks the server once: by the result's client_ref_id once there is one, else by the gateway opening.
+  function lookUp(watch, done) {
+    var path = state.ref ? '/api/transactions/' + encodeURIComponent(state.ref)
+      : (watch ? '/api/gateway-sessions/' + encodeURIComponent(watch.id) + '/transaction' : null);
+    if (!path) { if (done) { done(); } return; }
+    path += '?lang=' + encodeURIComponent(state.lang);  // the refusal's message in the page's language
+    var asked = state.ref;
+    request('GET', path, null, function (status, json) {
+      if (watch !== state.watch) { return; }  // a newer opening took over
+      if (status === 401) { signedOut('sessionExpired'); return; }
+      if (asked === state.ref) {  // else a result message came meanwhile, and named the transaction to ask for
+        if (status === 200) { applyTransaction(json.transaction); }
+        if (status === 404 && asked) { state.tx = null; state.txMissing = true; render(); }
+      }
+      if (done) { done(); }
+    });
+  }
+
+  function isFinal() { return !!(state.tx && FINAL_STATES[state.tx.state]); }
+
+  function stopWatching() {
+    if (state.watch && state.watch.timer) { window.clearTimeout(state.watch.timer); }
+    state.watch = null;
+  }
+
+  // While the gateway window is open (and a while after), asks the server every POLL_MS.
+  function watchOpening(id, popup) {
+    stopWatching();
+    var watch = { id: id, popup: popup, closedAt: null, timer: null, startedAt: new Date().getTime() };
+    state.watch = watch;
+    function next() { watch.timer = window.setTimeout(check, POLL_MS); }
+    function check() {
+      if (state.watch !== watch) { return; }
+      var closed = true;
+      try { closed = !watch.popup || watch.popup.closed; } catch (e) { closed = true; }
+      if (closed && watch.closedAt === null) {
+        watch.closedAt = new Date().getTime();
+        if (!state.message) { state.closedEarly = true; notice('closedBeforeResult', true); render(); }
+      }
+      lookUp(watch, function () {
+        if (state.watch !== watch) { return; }
+        if (isFinal()) { stopWatching(); return; }
+        var grace = state.message ? AFTER_CLOSE_MS : AFTER_CLOSE_NO_RESULT_MS;
+        var now = new Date().getTime();
+        if (watch.closedAt !== null && now - watch.closedAt > grace) { stopWatching(); return; }
+        if (now - watch.startedAt > WATCH_AT_MOST_MS) { stopWatching(); return; }
+        next();
+      });
+    }
+    next();
+  }
+
   // --- The gateway ----------------------------------------------------------------------------------------------
 
   function originOf(url) {
@@ -184,32 +339,45 @@
     return match ? match[1] : null;
   }
 
+  function resetTransaction() {
+    stopWatching();
+    state.tx = null; state.ref = null; state.txMissing = false; state.message = null;
+    state.resultAt = null; state.closedEarly = false;
+  }
+
   function openGateway() {
     notice(null);
-    show('result', false);
-    state.result = null;
-    state.hookType = null;
+    resetTransaction();
+    state.phase = null;
+    render();
     // Open the named window now, inside the click, so popup blockers allow it; the form is posted into it below.
     var popup = window.open('', WINDOW_NAME);
-    if (!popup) { notice('popupBlocked', true); setStep(null); return; }
-    setStep('step-opening');
+    if (!popup) { notice('popupBlocked', true); return; }
+    state.phase = 'opening';
+    renderSteps();
     $('open-gateway').disabled = true;
     request('POST', '/api/gateway-config', { language: state.lang }, function (status, json) {
       $('open-gateway').disabled = false;
-      if (status === 401) { try { popup.close(); } catch (e) {} setStep(null); signedOut('sessionExpired'); return; }
+      if (status === 401) { try { popup.close(); } catch (e) {} state.phase = null; renderSteps(); signedOut('sessionExpired'); return; }
       if (status !== 200 || !json.gateway_url) {
         try { popup.close(); } catch (e) {}
-        setStep(null);
+        state.phase = null;
+        renderSteps();
         notice(status === 0 ? 'network' : 'serverError', true, status === 0 ? null : json.message);
         return;
       }
+      // The retailer may have closed the blank window while the configuration was on its way: posting would
+      // open a new, unexpected one (or none). Nothing is sent; the gateway session expires unused.
+      var closed = true;
+      try { closed = popup.closed; } catch (e) { closed = true; }
+      if (closed) { state.phase = null; renderSteps(); notice('windowClosed', true); return; }
       state.gatewayOrigin = originOf(json.gateway_url);
       var form = document.createElement('form');
       form.method = 'post';
       form.action = json.gateway_url;
       form.target = WINDOW_NAME;
       for (var key in json) {
-        if (!json.hasOwnProperty(key) || key === 'gateway_url' || key === 'expires_at') { continue; }
+        if (!json.hasOwnProperty(key) || NOT_FORM_FIELDS[key]) { continue; }
         var input = document.createElement('input');
         input.type = 'hidden';
         input.name = key;
@@ -219,24 +387,35 @@
       document.body.appendChild(form);
       form.submit();
       document.body.removeChild(form);
-      setStep('step-waiting');
+      state.phase = 'waiting';
+      renderSteps();
+      if (json.opening_id != null) { watchOpening(String(json.opening_id), popup); }
     });
   }
 
-  // Events from Eko's popup: trusted for display only, and only from the configured gateway origin.
+  // Events from Eko's popup, only from the configured gateway origin, and for display only: the server says what
+  // was approved, for which service and amount.
   function onMessage(event) {
     if (!state.gatewayOrigin || event.origin !== state.gatewayOrigin) { return; }
     var data = event.data;
     if (typeof data === 'string') { try { data = JSON.parse(data); } catch (e) { return; } }
     var message = data && data.eko_gateway_response;
     if (!message || typeof message !== 'object') { return; }
-    var detail = message.detail || {};
+    var detail = message.detail && typeof message.detail === 'object' ? message.detail : {};
     if (message.action === 'debit-hook') {
-      state.hookType = detail.data && detail.data.type !== undefined ? String(detail.data.type) : state.hookType;
-      setStep('step-approved');
+      // The server decided before the gateway says so: ask it now rather than at the next poll.
+      if (state.watch && !state.message) { lookUp(state.watch, null); }
     } else if (message.action === 'response') {
-      setStep('step-result');
-      showResult(detail);
+      var ref = validRef(detail.client_ref_id) ? detail.client_ref_id : null;
+      if (!state.tx || !ref || state.tx.client_ref_id !== ref) { state.tx = null; }
+      state.ref = ref;
+      state.txMissing = !ref;
+      state.message = detail;
+      state.resultAt = new Date().getTime();
+      state.phase = 'result';
+      if (state.lastNotice && state.lastNotice.key === 'closedBeforeResult') { notice(null); }
+      render();
+      if (ref) { lookUp(state.watch, null); }
     }
   }
 
@@ -266,7 +445,9 @@
     };
     $('open-gateway').onclick = openGateway;
     $('signout').onclick = function () {
-      request('POST', '/api/logout', null, function () { setStep(null); show('result', false); signedOut(null); });
+      request('POST', '/api/logout', null, function () {
+        resetTransaction(); state.phase = null; render(); signedOut(null);
+      });
     };
     $('print').onclick = function () { window.print(); };
     if (window.addEventListener) { window.addEventListener('message', onMessage, false); }

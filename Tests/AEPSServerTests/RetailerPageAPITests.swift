@@ -199,7 +199,7 @@ import Testing
             #expect(object.keys == [
                 "partner_name", "initiator_logo_url", "initiator_id", "developer_key", "secret_key", "secret_key_timestamp",
                 "user_code", "environment", "language", "callback_url", "callback_url_custom_params",
-                "callback_url_custom_headers", "gateway_url", "expires_at",
+                "callback_url_custom_headers", "gateway_url", "expires_at", "opening_id",
             ])
             for member in object.members { #expect(member.value.scalarText != nil, "\(member.key) is not a string") }
             #expect(object["secret_key_timestamp"] == .string("1700000000000"))

@@ -2,6 +2,7 @@ import AEPSServer
 import AsyncHTTPClient
 import EkoSigning
 import Foundation
+import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdBcrypt
@@ -24,11 +25,10 @@ import Testing
         let page = bed.harnessURL("lang=\(language)&w=\(width)&h=\(height)")
         // The window is larger than the page's frame: Chromium keeps some of it for itself and has a minimum width.
         let window = (width: max(width, 520), height: height + 200)
-        let dom = try await chromium.run(
-            url: page, width: window.width, height: window.height, output: .dumpDOM, profile: directory.path("profile")
+        let report = try await bed.runHarness(
+            chromium, query: "lang=\(language)&w=\(width)&h=\(height)", width: window.width, height: window.height
         )
-        let reportText = try #require(Fixture.report(in: dom), "no report in the page; DOM was:\n\(dom.prefix(2000))")
-        let report = try JSONValue.parse(reportText)
+        let reportText = report.serialized()
         #expect(report["error"] == nil, "\(reportText)")
 
         // The gateway window received the form POST, with a correctly signed configuration for this retailer.
@@ -42,7 +42,12 @@ import Testing
         let timestamp = try #require(form["secret_key_timestamp"])
         #expect(form["secret_key"] == referenceHMAC(timestamp))
         #expect(form["gateway_url"] == nil)
+        #expect(form["expires_at"] == nil)
+        #expect(form["opening_id"] == nil)  // the page's own, not a form field
         #expect(form["callback_url_custom_params"]?.contains("aeps_session") == true)
+        // The form POST says where it came from, as it does from a partner page using Eko's library.
+        #expect(gateway.formHeaders.first?["origin"] == bed.appOrigin)
+        #expect(gateway.formHeaders.first?["referer"] == bed.appOrigin + "/")
 
         // The stand-in's cross-origin callback calls passed CORS and were approved with a correct signature.
         let log = try #require(gateway.reports.first, "the gateway window did not report")
@@ -63,6 +68,11 @@ import Testing
         #expect(report["aadhaar"] == .string("XXXX XXXX 1234"))
         #expect(report["rrn"] == .string("412345678901"))
         #expect(report["noticeShown"] == .bool(false))
+        #expect(report["refusalShown"] == .bool(false))
+        #expect(report["state"] == .string(language == "hi" ? "स्वीकृत, Eko की पुष्टि की प्रतीक्षा" : "Approved, waiting for Eko's confirmation"))
+        // Indian time from the server's decision, although the browser runs in New York.
+        #expect(report["timezoneOffset"] != .number("-330"))
+        #expect(report["time"] == .string(PageTestBed.indianTime(try await bed.decidedAt())))
 
         // The transaction is on record, bound to the page's gateway session.
         let rows = try await server.rows("SELECT decision, state, gateway_session_id IS NOT NULL AS bound FROM aeps_transaction")
@@ -73,7 +83,7 @@ import Testing
         try? FileManager.default.removeItem(at: shot)
         _ = try await chromium.run(
             url: page, width: window.width, height: window.height, output: .screenshot(shot.path),
-            profile: directory.path("profile-shot")
+            profile: directory.path("profile-shot"), extraArguments: ["--lang=en-US"], environment: ["TZ": "America/New_York"]
         )
         let size = (try? FileManager.default.attributesOfItem(atPath: shot.path)[.size] as? Int) ?? 0
         #expect(size > 5_000, "no screenshot at \(shot.path)")
@@ -86,11 +96,7 @@ import Testing
         let bed = try await PageTestBed.start()
         defer { bed.stop() }
         let (gateway, server) = (bed.gateway, bed.server)
-        let dom = try await chromium.run(
-            url: bed.harnessURL("lang=hi&expect=blocked"), width: 520, height: 1000, output: .dumpDOM,
-            profile: bed.directory.path("profile"), allowPopups: false
-        )
-        let report = try JSONValue.parse(try #require(Fixture.report(in: dom)))
+        let report = try await bed.runHarness(chromium, query: "lang=hi&expect=blocked", allowPopups: false)
         #expect(report["notice"]?.scalarText?.contains("पॉप-अप") == true, "\(report.serialized())")
         #expect(report["stepsShown"] == .bool(false))
         #expect(gateway.forms.isEmpty)
@@ -117,6 +123,8 @@ import Testing
                 #expect(csp.contains("form-action 'self' https://stagegateway.eko.in"))
                 #expect(!csp.contains("unsafe-inline"))
                 #expect(response.headers[.xContentTypeOptions] == "nosniff")
+                // Like every partner page using Eko's library: the gateway sees the page's origin, nothing more.
+                #expect(response.headers[.init("Referrer-Policy")!] == "strict-origin-when-cross-origin")
                 #expect(String(buffer: response.body).contains("<script src=\"app.js\"></script>"))
             }
         }
@@ -134,10 +142,10 @@ struct PageTestBed {
     let appPort: Int
     let running: Task<Void, any Error>
 
-    static func start() async throws -> PageTestBed {
+    static func start(mode: StandInGateway.Mode = .init()) async throws -> PageTestBed {
         let directory = try TemporaryDirectory()
         try Fixture.preparePublicFolder(in: directory)
-        let gateway = try await StandInGateway.start()
+        let gateway = try await StandInGateway.start(mode: mode)
         let appPort = try freeLoopbackPort()
         let server = try TestServer(overrides: [
             "environment": #""local""#,
@@ -170,6 +178,39 @@ struct PageTestBed {
         running.cancel()
         gateway.stop()
     }
+
+    /// The page's origin, as the gateway should see it in `Origin`.
+    var appOrigin: String { "http://127.0.0.1:\(appPort)" }
+
+    /// Runs the harness in Chromium set to a zone and language far from India (New York, en-US) and returns its
+    /// report.
+    func runHarness(
+        _ chromium: Chromium, query: String, width: Int = 520, height: Int = 1200, profile: String = "profile",
+        allowPopups: Bool = true
+    ) async throws -> JSONValue {
+        let dom = try await chromium.run(
+            url: harnessURL(query), width: width, height: height, output: .dumpDOM, profile: directory.path(profile),
+            allowPopups: allowPopups, extraArguments: ["--lang=en-US"], environment: ["TZ": "America/New_York"]
+        )
+        let text = try #require(Fixture.report(in: dom), "no report in the page; DOM was:\n\(dom.prefix(2000))")
+        return try JSONValue.parse(text)
+    }
+
+    /// `date` as the receipt must print it: Indian time, day first.
+    static func indianTime(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(secondsFromGMT: 19_800)
+        formatter.dateFormat = "dd-MM-yyyy HH:mm 'IST'"
+        return formatter.string(from: date)
+    }
+
+    /// The decision time of the one transaction on record.
+    func decidedAt(_ clientRefID: String? = nil) async throws -> Date {
+        let condition = clientRefID.map { "WHERE client_ref_id = '\($0)'" } ?? ""
+        let rows = try await server.query { db in try Date.fetchAll(db, sql: "SELECT decided_at FROM aeps_transaction \(condition)") }
+        return try #require(rows.first)
+    }
 }
 
 /// Headless Chromium from Debian, kept away from every non-loopback address.
@@ -193,14 +234,14 @@ struct Chromium {
     /// with a fresh profile, up to three times in all.
     func run(
         url: String, width: Int, height: Int, output: Output, profile: String, allowPopups: Bool = true,
-        extraArguments: [String] = []
+        extraArguments: [String] = [], environment: [String: String] = [:]
     ) async throws -> String {
         var attempt = 1
         while true {
             do {
                 return try await runOnce(
                     url: url, width: width, height: height, output: output, profile: profile + "-\(attempt)",
-                    allowPopups: allowPopups, extraArguments: extraArguments
+                    allowPopups: allowPopups, extraArguments: extraArguments, environment: environment
                 )
             } catch let hang as CommandLineTimeout where attempt < 3 {
                 FileHandle.standardError.write(Data("chromium hung (attempt \(attempt)); its log ends:\n\(hang.stderr)\n".utf8))
@@ -210,9 +251,13 @@ struct Chromium {
     }
 
     private func runOnce(
-        url: String, width: Int, height: Int, output: Output, profile: String, allowPopups: Bool, extraArguments: [String]
+        url: String, width: Int, height: Int, output: Output, profile: String, allowPopups: Bool, extraArguments: [String],
+        environment: [String: String]
     ) async throws -> String {
         let process = Process()
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.executableURL = URL(fileURLWithPath: path)
         var arguments = [
             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
@@ -290,21 +335,42 @@ enum Fixture {
 
 /// A small stand-in for Eko's gateway on 127.0.0.2 (its own origin): records the form POST and the popup's report.
 final class StandInGateway: Sendable {
+    typealias Recorded = (forms: [[String: String]], formHeaders: [[String: String]], reports: [JSONValue])
     let origin: String
-    private let recorded: NIOLockedValueBox<(forms: [[String: String]], reports: [JSONValue])>
+    private let recorded: NIOLockedValueBox<Recorded>
     private let task: Task<Void, any Error>
 
     var forms: [[String: String]] { recorded.withLockedValue { $0.forms } }
+    /// The `Origin` and `Referer` of each form POST ("-" when absent).
+    var formHeaders: [[String: String]] { recorded.withLockedValue { $0.formHeaders } }
     var reports: [JSONValue] { recorded.withLockedValue { $0.reports } }
 
-    private init(origin: String, recorded: NIOLockedValueBox<(forms: [[String: String]], reports: [JSONValue])>, task: Task<Void, any Error>) {
+    private init(origin: String, recorded: NIOLockedValueBox<Recorded>, task: Task<Void, any Error>) {
         self.origin = origin
         self.recorded = recorded
         self.task = task
     }
 
-    static func start() async throws -> StandInGateway {
-        let recorded = NIOLockedValueBox<(forms: [[String: String]], reports: [JSONValue])>(([], []))
+    /// What the stand-in does that Eko does not document (see `standin-gateway.html`).
+    struct Mode: Sendable {
+        var hookMessage = true
+        var token = "headers"
+        var reply = "ok"
+        var errorMessage: String? = nil
+        var close = "no"
+        var responseRef: String? = nil
+
+        var json: String {
+            JSONValue.object(JSONObject([
+                .init(key: "hookMessage", value: .bool(hookMessage)), .init(key: "token", value: .string(token)),
+                .init(key: "reply", value: .string(reply)), .init(key: "errorMessage", value: errorMessage.map(JSONValue.string) ?? .null),
+                .init(key: "close", value: .string(close)), .init(key: "responseRef", value: responseRef.map(JSONValue.string) ?? .null),
+            ])).serialized().replacingOccurrences(of: "</", with: "<\\/")
+        }
+    }
+
+    static func start(mode: Mode = Mode()) async throws -> StandInGateway {
+        let recorded = NIOLockedValueBox<Recorded>(([], [], []))
         let template = try String(contentsOf: Fixture.browserFolder.appendingPathComponent("standin-gateway.html"), encoding: .utf8)
         let router = Router()
         router.post("/v2/aeps") { request, _ -> Response in
@@ -317,12 +383,19 @@ final class StandInGateway: Sendable {
                 }
                 fields[parts[0]] = parts.count > 1 ? parts[1] : ""
             }
-            recorded.withLockedValue { $0.forms.append(fields) }
+            let headers = [
+                "origin": request.headers[.origin] ?? "-", "referer": request.headers[.referer] ?? "-",
+            ]
+            recorded.withLockedValue {
+                $0.forms.append(fields)
+                $0.formHeaders.append(headers)
+            }
             let json = JSONValue.object(JSONObject(fields.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: .string($0.value)) }))
                 .serialized().replacingOccurrences(of: "</", with: "<\\/")
             return Response(
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: template.replacingOccurrences(of: "__FIELDS__", with: json)))
+                body: .init(byteBuffer: ByteBuffer(string: template.replacingOccurrences(of: "__FIELDS__", with: json)
+                    .replacingOccurrences(of: "__MODE__", with: mode.json)))
             )
         }
         router.post("/report") { request, _ -> HTTPResponse.Status in

@@ -46,6 +46,13 @@ struct GatewaySessionIssuer: Sendable {
     func issue(
         for retailer: Retailer, language: String?, via issuedVia: String, apiKey: APIKey? = nil
     ) async throws -> [(String, JSONValue)] {
+        try await issueSession(for: retailer, language: language, via: issuedVia, apiKey: apiKey).members
+    }
+
+    /// As ``issue(for:language:via:apiKey:)``, with the id of the gateway session (the opening) it stored.
+    func issueSession(
+        for retailer: Retailer, language: String?, via issuedVia: String, apiKey: APIKey? = nil
+    ) async throws -> (sessionID: Int64, members: [(String, JSONValue)]) {
         let now = clock()
         let token = SecretToken.generate(prefix: "gs_")
         let session: GatewaySession
@@ -61,11 +68,12 @@ struct GatewaySessionIssuer: Sendable {
             throw APIError.unauthorizedAPIKey
         }
         let timestamp = EkoTimestamp.milliseconds(now)
-        return GatewayConfiguration.members(
+        let members = GatewayConfiguration.members(
             config: config, userCode: retailer.userCode, token: token,
             secretKey: signer.secretKey(timestamp: timestamp), timestamp: timestamp,
             expiresAt: session.expiresAt, language: language ?? config.language
         )
+        return (session.id!, members)
     }
 }
 

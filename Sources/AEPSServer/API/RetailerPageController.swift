@@ -40,6 +40,8 @@ struct RetailerPageController {
             .post("logout", use: logout)
             .get("me", use: me)
             .post("gateway-config", use: gatewayConfig)
+            .get("transactions/:client_ref_id", use: transaction)
+            .get("gateway-sessions/:opening_id/transaction", use: openingTransaction)
     }
 
     /// `POST /api/login` `{"user_code", "password"}`.
@@ -109,11 +111,65 @@ struct RetailerPageController {
         var request = request
         let body = try await request.jsonObject()
         let language = try body.requestedLanguage()
-        let members = try await issuer.issue(for: retailer, language: language, via: "page")
-        return JSONResponse.make(.ok, members)
+        let (sessionID, members) = try await issuer.issueSession(for: retailer, language: language, via: "page")
+        // `opening_id` is the page's own (not a gateway form field): it finds this opening's transaction later.
+        return JSONResponse.make(.ok, members + [("opening_id", .string(String(sessionID)))])
+    }
+
+    /// `GET /api/transactions/{client_ref_id}`: one of the signed-in retailer's transactions, as the server
+    /// decided and settled it; 404 for one that does not exist or is another retailer's.
+    @Sendable func transaction(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let retailer = try await signedInReader(request, context: context)
+        let raw = try context.parameters.require("client_ref_id")
+        guard let reference = raw.removingPercentEncoding, !reference.isEmpty,
+            reference.count <= DebitHook.maxClientRefIDLength,
+            reference.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) })
+        else {
+            throw APIError.badRequest("client_ref_id must be 1 to \(DebitHook.maxClientRefIDLength) printable ASCII characters")
+        }
+        guard let record = try await database.transaction(clientRefID: reference, retailerID: retailer.id!) else {
+            throw APIError.noSuchTransaction
+        }
+        return JSONResponse.make(.ok, [("transaction", PageTransaction.json(record, language: try Self.language(request)))])
+    }
+
+    /// `GET /api/gateway-sessions/{opening_id}/transaction`: the latest transaction decided under one of the
+    /// signed-in retailer's gateway openings (`{"transaction": null}` while there is none); 404 for an opening
+    /// that is not this retailer's.
+    @Sendable func openingTransaction(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let retailer = try await signedInReader(request, context: context)
+        let raw = try context.parameters.require("opening_id")
+        guard raw.count <= 18, raw.allSatisfy(\.isASCIIDigit), let openingID = Int64(raw), openingID > 0 else {
+            throw APIError.badRequest("the opening id must be a positive whole number")
+        }
+        guard let found = try await database.latestTransaction(gatewaySessionID: openingID, retailerID: retailer.id!) else {
+            throw APIError(status: .notFound, code: "not_found", message: "No such gateway opening.")
+        }
+        let language = try Self.language(request)
+        return JSONResponse.make(.ok, [
+            ("opening_id", .string(String(openingID))),
+            ("transaction", found.map { PageTransaction.json($0, language: language) } ?? .null),
+        ])
     }
 
     // MARK: Helpers
+
+    /// The `lang` query parameter (refusal messages follow it): one of Eko's languages, English by default.
+    private static func language(_ request: Request) throws -> String {
+        guard let requested = request.uri.queryParameters.get("lang") else { return "en" }
+        guard AppConfig.languages.contains(requested) else {
+            throw APIError.badRequest("lang must be one of \(AppConfig.languages.joined(separator: ", "))")
+        }
+        return requested
+    }
+
+    /// The signed-in retailer for a read: same-site, with the session's CSRF token (the page sends it on every call).
+    private func signedInReader(_ request: Request, context: AppRequestContext) async throws -> Retailer {
+        try Self.refuseCrossSite(request)
+        guard let (session, retailer) = try await signedIn(context) else { throw APIError.notSignedIn }
+        try Self.checkCSRF(request, session: session)
+        return retailer
+    }
 
     /// The session and its retailer, when the session is live, the retailer active and the password unchanged.
     private func signedIn(_ context: AppRequestContext) async throws -> (LoginSession, Retailer)? {
@@ -164,6 +220,43 @@ struct RetailerPageController {
     private static func refuseCrossSite(_ request: Request) throws {
         if PasswordSignIn.isCrossSite(request) { throw APIError.crossSite }
     }
+}
+
+/// A transaction as the retailer page sees it: the server's decision and state, the amount in paise and as text,
+/// and no customer data beyond a masked mobile.
+enum PageTransaction {
+    /// `language`: the language of a refusal's message (the stored one when its reason is not a known code).
+    static func json(_ record: TransactionRecord, language: String) -> JSONValue {
+        func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+        let service: String? = switch record.type {
+        case 2: "cash_withdrawal"
+        case 3: "balance_enquiry"
+        case 4: "mini_statement"
+        default: nil
+        }
+        let iso = ISO8601DateFormatter()
+        return .object(JSONObject([
+            ("client_ref_id", JSONValue.string(record.clientRefId)),
+            ("type", record.type.map { .number(String($0)) } ?? .null),
+            ("service", text(service)),
+            ("decision", .string(record.decision)),
+            ("message", record.decision == "refused"
+                ? text(RefusalCode(rawValue: record.reason)?.message(language: language) ?? record.message) : .null),
+            ("amount_paise", record.amountPaise.map { .number(String($0)) } ?? .null),
+            ("amount", text(record.amountPaise.map(Paise.format))),
+            ("state", .string(record.state.rawValue)),
+            ("tid", text(record.ekoTid)),
+            ("bank_ref_num", text(record.bankRefNum)),
+            ("decided_at", .string(iso.string(from: record.decidedAt))),
+            ("customer_mobile", text(record.customerMobile.map(Redactor.maskMobile))),
+        ].map { JSONObject.Member(key: $0.0, value: $0.1) }))
+    }
+}
+
+extension APIError {
+    static let noSuchTransaction = APIError(
+        status: .notFound, code: "not_found", message: "No such transaction for this retailer."
+    )
 }
 
 extension HTTPField.Name {

@@ -20,10 +20,12 @@ struct PageSecurityMiddleware<Context: RequestContext>: RouterMiddleware {
         var response = try await next(request, context)
         response.headers[.xContentTypeOptions] = "nosniff"
         if response.headers[.contentType]?.hasPrefix("text/html") == true {
-            if response.headers[.contentSecurityPolicy] == nil {
-                response.headers[.contentSecurityPolicy] = contentSecurityPolicy
-            }
-            response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+            let ownPolicy = response.headers[.contentSecurityPolicy] != nil
+            if !ownPolicy { response.headers[.contentSecurityPolicy] = contentSecurityPolicy }
+            // The retailer page sends its origin (only the origin, never over plain HTTP from HTTPS): the gateway form
+            // POST then carries `Origin` and `Referer` as it does from every partner page using Eko's library.
+            // Pages with their own policy (the ops console) send no referrer at all.
+            response.headers[HTTPField.Name("Referrer-Policy")!] = ownPolicy ? "no-referrer" : "strict-origin-when-cross-origin"
             response.headers[.cacheControl] = "no-cache"
         }
         return response
