@@ -9,12 +9,14 @@ import re
 import shutil
 import socket
 import unittest
+from datetime import datetime, timedelta, timezone
 import urllib.request
 
 from playwright.sync_api import expect, sync_playwright
 
 from harness import OTHER_ACCESS_KEY, SCREENSHOTS, Installation, wait_until
 
+IST = timezone(timedelta(hours=5, minutes=30))
 FINAL_POPUP_STATES = re.compile(r"^(done|failed|refused|closing)$")
 
 
@@ -153,6 +155,13 @@ class GatewayFlowTests(unittest.TestCase):
         expect(page.locator("#r-service")).to_have_text("Cash withdrawal")
         expect(page.locator("#r-amount")).to_have_text(re.compile(r"₹\s?500(\.00)?"))
         expect(page.locator("#step-approved")).to_have_class(re.compile("done"))
+        # The receipt's time is India's, whatever the device (New York, US English) is set to.
+        receipt_time = page.text_content("#r-time")
+        self.assertRegex(receipt_time, r"^\d{2}-\d{2}-\d{4} \d{2}:\d{2} IST$")
+        shown = datetime.strptime(receipt_time[:-4], "%d-%m-%Y %H:%M").replace(tzinfo=IST)
+        self.assertLess(abs((datetime.now(IST) - shown).total_seconds()), 180, receipt_time)
+        # The state comes from the server: successful once Eko's inquiry confirmed it.
+        expect(page.locator("#r-state")).to_have_text("Successful", timeout=30_000)
         self.shot(page, "page-withdrawal-result")
 
         row = self.only_transaction(installation)
@@ -248,6 +257,10 @@ class GatewayFlowTests(unittest.TestCase):
         self.assertEqual(self.transact(popup, amount="120"), "refused")  # not a multiple of ₹50
         expect(popup.locator("#sim-refused-message")).not_to_be_empty()
         self.shot(popup, "simulator-refused")
+        # The page hears it from the server (no message comes from the popup after a refusal).
+        expect(page.locator("#refusal")).to_contain_text("Refused:")
+        expect(page.locator("#step-approved")).to_have_class(re.compile("refused"))
+        self.shot(page, "page-refused")
         row = self.only_transaction(installation)
         self.assertEqual(row["decision"], "refused")
         self.assertEqual(row["reason"], "amount_not_multiple")
@@ -263,7 +276,10 @@ class GatewayFlowTests(unittest.TestCase):
         self.assertEqual((row["decision"], row["state"]), ("approved", "approved"))
         self.assertEqual(installation.sql("SELECT COUNT(*) AS n FROM eko_response"), [{"n": 0}])
         # No eko-response ever came: the sweeper asks the simulated Eko after the grace period, and settles.
+        expect(page.locator("#notice")).to_contain_text("closed before the result")
         self.wait_for_state(installation, row["client_ref_id"], "settled", timeout=60)
+        expect(page.locator("#r-state")).to_have_text("Successful", timeout=30_000)
+        self.shot(page, "page-closed-then-settled")
         console = self.console_timeline(installation, row["client_ref_id"])
         expect(console.locator("body")).to_contain_text("settled")
 
