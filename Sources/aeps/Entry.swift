@@ -38,7 +38,7 @@ struct AEPS: AsyncParsableCommand {
             """,
         subcommands: [
             Serve.self, Migrate.self, RetailerCommand.self, APIKeyCommand.self, KillSwitch.self, PolicyCommand.self,
-            Inquire.self, Export.self, Sign.self, DevCert.self, OpsUserCommand.self,
+            Inquire.self, Export.self, Sign.self, DevCert.self, OpsUserCommand.self, DoctorCommand.self,
         ]
     )
 }
