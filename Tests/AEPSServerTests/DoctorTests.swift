@@ -206,6 +206,14 @@ func runDoctor(
         #expect(check["detail"]?.scalarText?.hasPrefix("callback_url: production needs an https:// URL") == true, "\(check)")
     }
 
+    @Test func thePublicUATDeveloperKeyInProductionFailsNamingDeveloperKey() async throws {
+        let cli = try CLIRunner()
+        try cli.writeConfig(try doctorConfigJSON(["environment": #""production""#]))
+        let result = try await cli.run(["doctor"], environment: ["EKO_ACCESS_KEY": "own-key"])
+        #expect(result.status != 0)
+        #expect(result.stdout.contains("developer_key: this is Eko's public UAT developer key"), "\(result.stdout)")
+    }
+
     @Test func aBadUserCodeIsOneLineNamingTheFlag() async throws {
         let cli = try CLIRunner()
         let result = try await cli.run(["doctor", "--user-code", "abc"])
@@ -303,6 +311,25 @@ func runDoctor(
         ]))
         #expect(checks["callback_url"]?.status == .fail)
         #expect(checks["callback_url"]?.detail.contains("only for localhost") == true)
+    }
+
+    @Test func anHTTPCallbackInUATFailsAndCORSIsNotProbed() async throws {
+        let checks = try await runDoctor(try doctorConfigJSON(["callback_url": #""http://127.0.0.1:9/aeps/callback""#]))
+        #expect(checks["callback_url"]?.status == .fail)
+        #expect(checks["callback_url"]?.detail.contains("http:// in uat") == true)
+        #expect(checks["cors"]?.status == .skipped)
+    }
+
+    @Test func aCallbackURLWhosePathTheServerDoesNotServeFails() async throws {
+        let app = try await RunningApp.start()
+        defer { app.stop() }
+        let checks = try await runDoctor(try doctorConfigJSON([
+            "environment": #""local""#, "callback_url": "\"http://127.0.0.1:\(app.port)/eko/other\"",
+        ]))
+        let callback = try #require(checks["callback_url"])
+        #expect(callback.status == .fail, "\(callback.detail)")
+        #expect(callback.detail.contains("answered HTTP 404"), "\(callback.detail)")
+        #expect(checks["cors"]?.status == .fail)
     }
 
     @Test func aCallbackURLWithoutAPathFails() async throws {
@@ -427,5 +454,81 @@ func runDoctor(
         #expect(custom["environment"]?.status == .warn)
         let local = try await runDoctor(try doctorConfigJSON(["environment": #""local""#]))
         #expect(local["environment"]?.status == .pass)
+    }
+}
+
+/// A loopback server that answers every request with the same bytes: here a `Date` header of our choosing (an
+/// HTTP framework would set its own).
+final class FixedAnswerServer: Sendable {
+    let port: Int
+    private let socketFD: Int32
+
+    init(answer: String) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw CocoaError(.fileNoSuchFile) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else {
+            close(fd)
+            throw CocoaError(.fileWriteUnknown)
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        socketFD = fd
+        Thread.detachNewThread {
+            while true {
+                let client = accept(fd, nil, nil)
+                guard client >= 0 else { return }
+                var buffer = [UInt8](repeating: 0, count: 8192)
+                _ = recv(client, &buffer, buffer.count, 0)
+                let bytes = Array(answer.utf8)
+                _ = bytes.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                close(client)
+            }
+        }
+    }
+
+    /// An answer whose `Date` is `offset` seconds from now.
+    static func dated(_ offset: TimeInterval) throws -> FixedAnswerServer {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        let date = formatter.string(from: Date().addingTimeInterval(offset))
+        return try FixedAnswerServer(
+            answer: "HTTP/1.1 404 Not Found\r\nDate: \(date)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+    }
+
+    func stop() {
+        shutdown(socketFD, Int32(SHUT_RDWR))
+        close(socketFD)
+    }
+}
+
+@Suite struct DoctorClockTests {
+    /// The real binary and the real clock, against an API whose `Date` is hours off, a minute off, and right.
+    @Test(arguments: [(-3.0 * 3600, "fail"), (90.0, "warn"), (0.0, "pass")])
+    func ekosDateHeaderIsComparedWithThisMachinesClock(offset: Double, status: String) async throws {
+        let eko = try FixedAnswerServer.dated(offset)
+        defer { eko.stop() }
+        let cli = try CLIRunner()
+        try cli.writeConfig(try doctorConfigJSON(["eko": "{\"api_base\": \"http://127.0.0.1:\(eko.port)/ekoapi/v1\"}"]))
+        let result = try await cli.run(["doctor", "--json"], environment: ["EKO_ACCESS_KEY": uatAccessKey])
+        let clock = try #require(try doctorChecks(result.stdout)["clock"])
+        #expect(clock["status"] == .string(status), "\(clock)")
+        #expect(result.status != 0)  // the callback is not running: cors fails whatever the clock says
+        if status == "fail" {
+            #expect(clock["detail"]?.scalarText?.contains("180 min ahead") == true, "\(clock)")
+            #expect(clock["fix"]?.scalarText?.contains("NTP") == true)
+        }
     }
 }
