@@ -313,6 +313,20 @@ func runDoctor(
         #expect(checks["callback_url"]?.detail.contains("only for localhost") == true)
     }
 
+    @Test func anAccessKeyFileOthersCanReadIsAWarningAndTheKeyIsNeverShown() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("access.key")
+        #expect(FileManager.default.createFile(atPath: path, contents: Data((uatAccessKey + "\n").utf8), attributes: [.posixPermissions: 0o644]))
+        let json = try doctorConfigJSON(["access_key_file": "\"\(path)\""])
+        let open = try #require(try await runDoctor(json, key: nil)["access_key"])
+        #expect(open.status == .warn, "\(open.detail)")
+        #expect(open.detail.contains("read from access_key_file \(path) (36 characters)"), "\(open.detail)")
+        #expect(open.fix.contains("chmod 600"))
+        #expect(!open.detail.contains(uatAccessKey) && !open.fix.contains(uatAccessKey))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        #expect(try await runDoctor(json, key: nil)["access_key"]?.status == .pass)
+    }
+
     @Test func anHTTPCallbackInUATFailsAndCORSIsNotProbed() async throws {
         let checks = try await runDoctor(try doctorConfigJSON(["callback_url": #""http://127.0.0.1:9/aeps/callback""#]))
         #expect(checks["callback_url"]?.status == .fail)
