@@ -91,8 +91,10 @@ public struct Doctor: Sendable {
         async let callback = callbackCheck(config, client: callbackClient)
         async let clock = clockCheck(config, client: ekoClient)
         async let cors = corsCheck(config, client: callbackClient)
-        let (callbackResult, clockResult, corsResult) = await (callback, clock, cors)
+        async let services = userServicesCheck(config, signer: signer, client: ekoClient)
+        let (callbackResult, clockResult, corsResult, servicesResult) = await (callback, clock, cors, services)
         try? await callbackClient.shutdown()
+        try? await ekoClient.shutdown()
         checks.append(callbackResult)
         checks.append(tlsCheck(config))
         checks.append(clockResult)
@@ -101,8 +103,7 @@ public struct Doctor: Sendable {
         let (databaseCheck, retailersCheck) = await databaseChecks(config)
         checks.append(databaseCheck)
         checks.append(retailersCheck)
-        checks.append(await userServicesCheck(config, signer: signer, client: ekoClient))
-        try? await ekoClient.shutdown()
+        checks.append(servicesResult)
         return DoctorReport(checks: checks)
     }
 
@@ -448,7 +449,7 @@ public struct Doctor: Sendable {
 
     /// The preflight and the POST a browser at `origin` would send, and what it would decide.
     func corsVerdict(origin: String, url: String, client: HTTPClient) async -> Result<(line: String, refused: Bool), ProbeFailure> {
-        let preflight = await Self.send(
+        async let preflightProbe = Self.send(
             client, .OPTIONS, url,
             headers: [
                 ("Origin", origin), ("Access-Control-Request-Method", "POST"),
@@ -456,10 +457,11 @@ public struct Doctor: Sendable {
             ],
             body: nil, timeout: timeout
         )
-        let post = await Self.send(
+        async let postProbe = Self.send(
             client, .POST, url, headers: [("Origin", origin), ("Content-Type", "application/json")], body: Self.probeBody,
             timeout: timeout
         )
+        let (preflight, post) = await (preflightProbe, postProbe)
         let preflightAnswer: ProbeAnswer
         let postAnswer: ProbeAnswer
         switch (preflight, post) {
