@@ -146,7 +146,9 @@ public func buildRouter(
         metrics: dependencies.metrics, access: metricsAccess, database: dependencies.database, clock: dependencies.clock,
         trustForwardedFor: config.http.trustForwardedFor
     ).addRoutes(to: router)
-    OpsController(database: dependencies.database, config: config, settler: settlement.settler, clock: dependencies.clock)
-        .addRoutes(to: router)
+    OpsController(
+        database: dependencies.database, config: config, settler: settlement.settler, clock: dependencies.clock,
+        signer: dependencies.signer
+    ).addRoutes(to: router)
     return router
 }

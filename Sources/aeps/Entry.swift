@@ -38,7 +38,8 @@ struct AEPS: AsyncParsableCommand {
             """,
         subcommands: [
             Serve.self, Migrate.self, RetailerCommand.self, APIKeyCommand.self, KillSwitch.self, PolicyCommand.self,
-            Inquire.self, Export.self, Sign.self, DevCert.self, OpsUserCommand.self, GatewaySimCommand.self, DemoCommand.self,
+            Inquire.self, Export.self, Sign.self, DevCert.self, OpsUserCommand.self, DoctorCommand.self, GatewaySimCommand.self,
+            DemoCommand.self,
         ]
     )
 }

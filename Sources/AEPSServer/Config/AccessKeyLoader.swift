@@ -11,6 +11,8 @@ public enum AccessKeyLoader {
         public let key: EkoAccessKey
         public let source: String
         public let warnings: [String]
+        /// How many characters the key has (what `aeps doctor` may show of it; never the key itself).
+        public var length: Int = 0
     }
 
     /// Loads the key and applies the production rules: no key, or a public UAT key, refuses to start.
@@ -18,13 +20,31 @@ public enum AccessKeyLoader {
         config: AppConfig,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ConfigError) -> Loaded {
+        let found = try find(config: config, environment: environment)
+        if found.key.isPublicUATKey {
+            if config.environment == .production {
+                throw ConfigError(
+                    key: found.source,
+                    "this is Eko's public UAT access key; production needs the key Eko issued to you"
+                )
+            }
+        }
+        return found
+    }
+
+    /// Finds the key where the server looks for it, without the production rules (`aeps doctor` reports those
+    /// itself). Throws when there is no usable key.
+    public static func find(
+        config: AppConfig,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigError) -> Loaded {
         var warnings: [String] = []
-        var found: (key: EkoAccessKey, source: String)?
+        var found: (key: EkoAccessKey, source: String, length: Int)?
         if let text = environment[environmentVariable], !text.isEmpty {
             guard let key = EkoAccessKey(text) else {
                 throw ConfigError(key: environmentVariable, "is blank (expected Eko's access key)")
             }
-            found = (key, environmentVariable)
+            found = (key, environmentVariable, Self.length(text))
         } else if let path = config.accessKeyFile {
             guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
             else {
@@ -38,7 +58,7 @@ public enum AccessKeyLoader {
             {
                 warnings.append("access_key_file \(path) is readable by other users; run: chmod 600 \(path)")
             }
-            found = (key, "access_key_file")
+            found = (key, "access_key_file", Self.length(text))
         }
         guard let found else {
             throw ConfigError(
@@ -46,14 +66,8 @@ public enum AccessKeyLoader {
                 "no access key: set \(environmentVariable) or access_key_file (UAT's public key is in the README)"
             )
         }
-        if found.key.isPublicUATKey {
-            if config.environment == .production {
-                throw ConfigError(
-                    key: found.source,
-                    "this is Eko's public UAT access key; production needs the key Eko issued to you"
-                )
-            }
-        }
-        return Loaded(key: found.key, source: found.source, warnings: warnings)
+        return Loaded(key: found.key, source: found.source, warnings: warnings, length: found.length)
     }
+
+    private static func length(_ text: String) -> Int { text.trimmingCharacters(in: .whitespacesAndNewlines).count }
 }

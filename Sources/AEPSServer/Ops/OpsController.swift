@@ -25,6 +25,8 @@ struct OpsController {
     let config: AppConfig
     let settler: Settler
     let clock: @Sendable () -> Date
+    /// The running server's signer: the doctor page checks the key it was started with (never shows it).
+    let signer: EkoSigner
 
     func addRoutes(to router: Router<AppRequestContext>) {
         let ops = router.group("/ops").add(middleware: OpsErrorMiddleware())
@@ -47,6 +49,8 @@ struct OpsController {
             .get("audit", use: audit)
             .get("export.csv", use: exportCSV)
             .get("export.json", use: exportJSON)
+            .get("doctor", use: doctor)
+            .get("troubleshooting", use: troubleshooting)
     }
 
     /// The signed-in person and their session.
@@ -175,7 +179,7 @@ struct OpsController {
     }
 
     /// A page: the signed-in account, or a redirect to the sign-in page.
-    private func viewer(_ request: Request) async throws -> Signed {
+    func viewer(_ request: Request) async throws -> Signed {
         guard let signed = try await signedIn(request) else { throw Redirect(location: "/ops/login") }
         return signed
     }

@@ -49,7 +49,8 @@ enum OpsPages {
         <body>
         {{#user}}<header><nav><a href="/ops">Overview</a><a href="/ops/transactions">Transactions</a>\
         <a href="/ops/stuck">Stuck</a><a href="/ops/settlements">Settlements</a><a href="/ops/retailers">Retailers</a>\
-        <a href="/ops/callbacks">Callbacks</a><a href="/ops/audit">Audit</a></nav>
+        <a href="/ops/callbacks">Callbacks</a><a href="/ops/audit">Audit</a><a href="/ops/doctor">Doctor</a>\
+        <a href="/ops/troubleshooting">Troubleshooting</a></nav>
         <form method="post" action="/ops/logout" class="inline"><input type="hidden" name="csrf_token" value="{{csrf}}">\
         <span class="who">{{name}} ({{role}})</span> <button type="submit">Sign out</button></form></header>{{/user}}
         <main id="ops-{{page}}">
@@ -183,6 +184,29 @@ enum OpsPages {
             <td class="wrap">{{#body}}<pre>{{body}}</pre>{{/body}}{{^body}}{{bytes}} bytes, not kept; SHA-256 {{digest}}{{/body}}</td></tr>
             {{/rows}}{{^rows}}<tr><td colspan="10">No callbacks match.</td></tr>{{/rows}}</tbody></table></div>
             {{#next}}<p class="pager"><a href="/ops/callbacks?{{next}}">Older →</a></p>{{/next}}{{> foot}}
+            """,
+        "doctor": """
+            {{> head}}<p class="muted">The checks of <code>aeps doctor</code>, run now by this server with its own
+            configuration and key (never shown). Read-only: nothing is changed.</p>
+            <form class="filters" method="get" action="/ops/doctor">
+            <label>User code (asks Eko whether AePS service 43 is active) <input name="user_code" value="{{userCode}}" maxlength="20" inputmode="numeric"></label>
+            <button type="submit">Run again</button></form>
+            <p id="doctor-summary">{{summary}}</p>
+            <div class="scroll"><table id="doctor-checks"><thead><tr><th>Status</th><th>Check</th><th>Cause</th><th>Fix</th>\
+            <th>Eko's documentation</th></tr></thead><tbody>
+            {{#checks}}<tr id="check-{{id}}" class="status-{{status}}"><td><strong>{{statusLabel}}</strong></td><td>{{title}} ({{id}})</td>\
+            <td class="wrap">{{detail}}</td><td class="wrap">{{fix}}</td><td><a href="{{link}}">{{link}}</a></td></tr>
+            {{/checks}}</tbody></table></div>
+            <p><a href="/ops/troubleshooting">What each gateway error means</a></p>{{> foot}}
+            """,
+        "troubleshooting": """
+            {{> head}}<p class="muted">What Eko's gateway and server API say when something is wrong, why, how aeps
+            prevents it, and how to check it (also in docs/troubleshooting.md).</p>
+            {{#entries}}<section id="{{id}}"><h2>{{message}}</h2><dl>
+            <dt>Seen in</dt><dd>{{seenIn}}</dd><dt>Cause</dt><dd>{{cause}}</dd><dt>How aeps prevents it</dt><dd>{{prevention}}</dd>
+            <dt>How to check</dt><dd>{{howToCheck}}</dd><dt>Reproduce with the simulator</dt><dd>{{simulator}}</dd>
+            <dt>Eko's documentation</dt><dd><a href="{{link}}">{{link}}</a></dd></dl></section>
+            {{/entries}}{{> foot}}
             """,
         "audit": """
             {{> head}}<div class="scroll"><table><thead><tr><th>When (IST)</th><th>Who</th><th>Action</th><th>Target</th>\

@@ -9,7 +9,10 @@
   var report = { steps: [] };
   function finish() { document.getElementById('report').textContent = JSON.stringify(report); }
   function doc() { return frame.contentDocument; }
-  function page() { var d = doc(); var main = d && d.querySelector('main'); return main ? main.id : null; }
+  // A page counts once its document is whole (under load the frame can show a partly parsed page).
+  function page() {
+    var d = doc(); var main = d && d.readyState === 'complete' && d.querySelector('main'); return main ? main.id : null;
+  }
   function tick(next) {
     var xhr = new XMLHttpRequest();
     xhr.open('GET', '/healthz?harness', true);
