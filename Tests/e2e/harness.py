@@ -68,7 +68,7 @@ class Installation:
     """One `aeps` installation: configuration, certificate, database, demo accounts, and its processes."""
 
     def __init__(self, environment="local", sim_port=None, access_key=UAT_ACCESS_KEY, callback_url=None,
-                 gateway_sim=None, settlement=None):
+                 gateway_sim=None, settlement=None, simulator_origin=None):
         self.folder = tempfile.mkdtemp(prefix="aeps-e2e-")
         self.port = free_port()
         self.sim_port = sim_port or free_port()
@@ -83,7 +83,8 @@ class Installation:
         config["callback_url"] = callback_url or f"{self.origin}/aeps/callback"
         config["http"] = {"host": "127.0.0.1", "port": self.port}
         config["eko"] = {"read_timeout_ms": 5000}
-        if environment == "local":
+        if simulator_origin if simulator_origin is not None else environment == "local":
+            # The gateway (and Eko's API) is the simulator: always in local, and by a (mistaken) override elsewhere.
             config["eko"].update({"gateway_origin": self.sim_origin, "api_base": f"{self.sim_origin}/ekoapi/v1"})
         config["settlement"] = dict(config["settlement"], result_grace_seconds=10, sweep_interval_seconds=1)
         config["settlement"].update(settlement or {})
@@ -100,17 +101,26 @@ class Installation:
             self.run("demo", "--config", self.config_path)
             with open(os.path.join(self.folder, "data", "demo-credentials.json")) as f:
                 self.credentials = json.load(f)
+        else:
+            # `aeps demo` is for local only: add the same accounts the way an operator would.
+            password = "e2e retailer pass 1"
+            done = subprocess.run([AEPS, "retailer", "add", "--config", self.config_path, "--user-code", "20810200",
+                                   "--name", "Sharma Store", "--password-stdin"], cwd=self.folder, env=self.env(),
+                                  input=password + "\n", capture_output=True, text=True, timeout=120)
+            if done.returncode != 0:
+                raise AssertionError(done.stderr)
+            self.credentials = {"retailer_user_code": "20810200", "retailer_password": password}
 
     def env(self, access_key=None):
         env = {k: v for k, v in os.environ.items() if k != "EKO_ACCESS_KEY"}
         env["EKO_ACCESS_KEY"] = access_key or self.access_key
         return env
 
-    def run(self, *args):
+    def run(self, *args, check=True):
         done = subprocess.run([AEPS, *args], cwd=self.folder, env=self.env(), capture_output=True, text=True, timeout=120)
-        if done.returncode != 0:
+        if check and done.returncode != 0:
             raise AssertionError(f"aeps {' '.join(args)} failed: {done.stderr}")
-        return done.stdout
+        return done if not check else done.stdout
 
     def serve(self):
         self.processes.append(Process("serve", [AEPS, "serve", "--config", self.config_path], self.folder, self.env()))

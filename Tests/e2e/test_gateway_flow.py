@@ -92,7 +92,7 @@ class GatewayFlowTests(unittest.TestCase):
         return popup
 
     def transact(self, popup, service="2", amount="500", outcome="success", mobile="9876543210",
-                 delivery=None, hook_message=None):
+                 delivery=None, hook_message=None, scenario=None):
         expect(popup.locator("#sim-form")).to_be_visible()
         popup.check(f"#service-{service}")
         if service == "2":
@@ -105,6 +105,9 @@ class GatewayFlowTests(unittest.TestCase):
                 popup.select_option("#delivery", delivery)
             if hook_message is not None:
                 popup.set_checked("#send-hook-message", hook_message)
+        if scenario is not None:
+            popup.click("text=See Eko's errors")
+            popup.select_option("#callback-scenario", scenario)
         if outcome == "closed":
             with popup.expect_event("close"):
                 popup.click("#proceed")
@@ -249,6 +252,43 @@ class GatewayFlowTests(unittest.TestCase):
         popup = self.open_gateway(page)
         self.assertEqual(self.transact(popup), "failed")
         expect(popup.locator("#sim-eko-message")).to_have_text("Transaction verification timeout")
+
+    def test_every_callback_error_of_ekos_popup_can_be_seen_in_the_simulator(self):
+        """The popup's misbehaving callbacks (on the simulator's other loopback name, so CORS applies): each gives
+        the message Eko's popup gives for that mistake."""
+        installation = self.install(gateway_sim={"verification_timeout_ms": 1500}).serve().gateway_sim()
+        page = self.signed_in_page(installation)
+        for scenario, message in [
+            ("html", "Invalid response from callback server (Status = 200 OK)"),
+            ("wrong-fields", "Invalid response from callback server (Status = 200 OK)"),
+            ("server-error", "Invalid response from callback server (Status = 500 Internal Server Error)"),
+            ("silent", "Transaction verification timeout"),
+            ("no-cors", "Connection to callback server failed. Please try again"),
+            ("reformatted-amount", "Authentication for request-hash failed"),
+            ("other-key", "Authentication for secret-key failed"),
+        ]:
+            with self.subTest(scenario=scenario):
+                popup = self.open_gateway(page)
+                self.assertEqual(self.transact(popup, scenario=scenario), "failed", popup.inner_text("body"))
+                expect(popup.locator("#sim-eko-message")).to_have_text(message)
+                popup.close()
+        # None of them reached aeps, and the simulated Eko executed nothing.
+        self.assertEqual(installation.sql("SELECT COUNT(*) AS n FROM aeps_transaction"), [{"n": 0}])
+        with urllib.request.urlopen(f"{installation.sim_origin}/sim/transactions.json", timeout=5) as answer:
+            self.assertEqual(json.load(answer), [])
+
+    def test_an_environment_that_does_not_match_the_gateway_fails_authentication_and_the_doctor_says_why(self):
+        """environment uat while eko.gateway_origin still points at the simulator (a half-switched
+        configuration): the gateway says "Error in authentication", and aeps doctor names the mismatch."""
+        installation = self.install(environment="uat", simulator_origin=True).serve().gateway_sim()
+        page = self.signed_in_page(installation)
+        popup = self.open_gateway(page)
+        expect(popup.locator("#sim-eko-message")).to_have_text("Error in authentication")
+        expect(popup.locator("#sim-detail")).to_contain_text('environment is "uat"')
+        doctor = installation.run("doctor", "--config", installation.config_path, "--json", check=False)
+        checks = {check["id"]: check for check in json.loads(doctor.stdout)}
+        self.assertIn(checks["environment"]["status"], ("warn", "fail"), checks["environment"])
+        self.assertIn("gateway_origin", checks["environment"]["detail"] + checks["environment"]["fix"])
 
     def test_a_refusal_by_policy_is_shown_in_the_popup_and_nothing_is_executed(self):
         installation = self.install().serve().gateway_sim()

@@ -28,8 +28,9 @@ public enum Troubleshooting {
                 + "is signed fresh from the server's clock and expires (expires_at); the server refuses to start in "
                 + "production with a public UAT key or developer key.",
             howToCheck: "aeps doctor checks environment, access_key and clock; console page /ops/doctor.",
-            simulator: "Start `aeps gateway-sim` and post a form whose environment is not local, or a stale "
-                + "secret_key_timestamp.",
+            simulator: "Set environment to uat while eko.gateway_origin still points at the simulator (a half-switched "
+                + "configuration; aeps doctor's environment check names it) and open the gateway; or post a form with a "
+                + "stale secret_key_timestamp to `aeps gateway-sim`.",
             link: EkoDocs.authentication
         ),
         TroubleshootingEntry(
@@ -53,8 +54,8 @@ public enum Troubleshooting {
                 + "(errors too), and refuses to start in production with an http:// callback_url.",
             howToCheck: "aeps doctor checks cors, callback_url and tls; console pages /ops/doctor and /ops/callbacks "
                 + "(does the call arrive at all, from which origin).",
-            simulator: "Stop `aeps serve` (callback unreachable), or start the simulator on an origin the callback does "
-                + "not allow (CORS refused), then run a transaction.",
+            simulator: "In the popup choose “See Eko's errors” → “one without CORS headers”; or point callback_url at a "
+                + "server that does not allow the simulator's origin (another aeps configured for uat), or stop `aeps serve`.",
             link: EkoDocs.cors
         ),
         TroubleshootingEntry(
@@ -65,8 +66,8 @@ public enum Troubleshooting {
             prevention: "Every callback answer is JSON built with Eko's exact field names, errors included.",
             howToCheck: "aeps doctor check callback_url (a probe POST must answer JSON); console page /ops/callbacks "
                 + "shows each call's HTTP status and outcome.",
-            simulator: "Point callback_url at something that is not aeps (answers non-JSON or wrong fields) and run a "
-                + "transaction in `aeps gateway-sim`.",
+            simulator: "In the popup choose “See Eko's errors” → “one that answers HTML” or “… JSON without action, allow "
+                + "and the signature” (“one that answers HTTP 500” gives Status = 500).",
             link: EkoDocs.webIntegration
         ),
         TroubleshootingEntry(
@@ -76,8 +77,8 @@ public enum Troubleshooting {
                 + "aeps refuses with “try again” rather than letting the gateway time out.",
             howToCheck: "Console page /ops/callbacks (latency column) and GET /metrics (debit-hook latency); aeps doctor "
                 + "check database (a locked or read-only database).",
-            simulator: "Make the callback answer nothing within the simulator's wait (e.g. pause the server with "
-                + "kill -STOP) and run a transaction.",
+            simulator: "In the popup choose “See Eko's errors” → “one that never answers” (the wait is "
+                + "gateway_sim.verification_timeout_ms); or pause the server with kill -STOP and run a transaction.",
             link: EkoDocs.gatewayWorkflow
         ),
         TroubleshootingEntry(
@@ -87,7 +88,8 @@ public enum Troubleshooting {
             prevention: "One recipe, checked against Eko's published vectors at every start; the access key never comes "
                 + "from aeps.config; the doctor compares it with the developer key and the public UAT keys.",
             howToCheck: "aeps doctor checks access_key and signing; `aeps sign --timestamp T` prints what aeps would send.",
-            simulator: "Start `aeps gateway-sim` with a different EKO_ACCESS_KEY from the server's.",
+            simulator: "Start `aeps gateway-sim` with a different EKO_ACCESS_KEY from the server's (the gateway form is "
+                + "refused); or in the popup choose “See Eko's errors” → “one that signs with another access key”.",
             link: EkoDocs.authentication
         ),
         TroubleshootingEntry(
@@ -98,7 +100,8 @@ public enum Troubleshooting {
                 + "with an unexpected parameter list is refused (reason hash_params_unexpected).",
             howToCheck: "aeps doctor check signing; console page /ops/transactions/{client_ref_id} shows the decision and "
                 + "its reason; `aeps sign --timestamp T --value V…` reproduces a hash.",
-            simulator: "Have the simulator check a signature over different values than it sent.",
+            simulator: "In the popup choose “See Eko's errors” → “one that signs the amount as 500.00” (aeps itself "
+                + "signs the values verbatim, so it never causes this).",
             link: EkoDocs.authentication
         ),
         TroubleshootingEntry(

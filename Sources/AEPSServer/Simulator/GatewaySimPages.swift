@@ -54,6 +54,17 @@ enum GatewaySimPages {
         let deliveryOptions = deliveries.map {
             "<option value=\"\($0.0.rawValue)\"\($0.0 == settings.customDelivery ? " selected" : "")>\(escape($0.1))</option>"
         }.joined()
+        let scenarios: [(String, String)] = [
+            ("", "callback_url, as Eko calls it"),
+            ("html", "one that answers HTML (Status = 200 OK)"),
+            ("wrong-fields", "one that answers JSON without action, allow and the signature"),
+            ("server-error", "one that answers HTTP 500"),
+            ("silent", "one that never answers (Transaction verification timeout)"),
+            ("no-cors", "one without CORS headers (Connection to callback server failed)"),
+            ("reformatted-amount", "one that signs the amount as 500.00 (request-hash failed)"),
+            ("other-key", "one that signs with another access key (secret-key failed)"),
+        ]
+        let scenarioOptions = scenarios.map { "<option value=\"\($0.0)\">\(escape($0.1))</option>" }.joined()
         return page(title: "AePS Gateway", body: """
             <script type="application/json" id="sim-opening">\(config)</script>
             <p class="who"><span id="sim-partner">\(escape(opening.partnerName))</span> · retailer
@@ -72,6 +83,9 @@ enum GatewaySimPages {
                 <label><input type="checkbox" id="send-hook-message"\(settings.sendDebitHookMessage ? " checked" : "")>
                   post the debit-hook event to the opener page</label>
                 <label for="delivery">Custom callback data</label><select id="delivery">\(deliveryOptions)</select>
+              </details>
+              <details><summary>See Eko's errors: call a misbehaving callback instead</summary>
+                <label for="callback-scenario">Callback to call</label><select id="callback-scenario">\(scenarioOptions)</select>
               </details>
               <p class="muted small">Fingerprint capture is simulated: no biometric data exists here.</p>
               <button type="submit" id="proceed">Proceed</button>
@@ -194,8 +208,14 @@ enum GatewaySimPages {
             var delivery = value('delivery');
             var choice = { type: Number(type), amount: type === '2' ? value('amount') : '', customer_id: value('customer-mobile'),
               bank_code: value('bank'), delivery: delivery };
+            var scenario = value('callback-scenario');
             post('/sim/openings/' + opening.id + '/hook', choice).then(function (plan) {
               if (!plan.ok) { $('proceed').disabled = false; showFailure(plan); return; }
+              if (scenario) {
+                // The simulator's other loopback name: another origin, so the browser applies CORS as for yours.
+                var other = location.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
+                plan.callback_url = location.protocol + '//' + other + ':' + location.port + '/sim/scenario-callback/' + scenario;
+              }
               var ref = plan.client_ref_id;
               step('debit-hook ' + ref + ' sent to ' + plan.callback_url);
               if ($('send-hook-message').checked) { toOpener('debit-hook', plan.detail); }

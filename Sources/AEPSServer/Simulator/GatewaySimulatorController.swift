@@ -42,6 +42,19 @@ struct GatewaySimulatorController {
                 ]))
             }))
         }
+        router.on("/sim/scenario-callback/:kind", method: .options) { request, context in
+            let kind = try context.parameters.require("kind")
+            var response = Response(status: .noContent)
+            if kind != ScenarioCallback.noCORS.rawValue, let origin = request.headers[.origin] {
+                response.headers[.accessControlAllowOrigin] = origin
+                response.headers[.accessControlAllowMethods] = "POST, OPTIONS"
+                response.headers[.accessControlAllowHeaders] = request.headers[.accessControlRequestHeaders] ?? "Content-Type"
+            }
+            return response
+        }
+        router.post("/sim/scenario-callback/:kind") { request, context in
+            try await scenarioCallback(request, context: context)
+        }
         router.get("/ekoapi/v1/transactions/:reference") { request, context in
             let reference = try context.parameters.require("reference")
             if let refusal = authorize(request) { return refusal }
@@ -197,6 +210,62 @@ struct GatewaySimulatorController {
             message: String(input.message.prefix(300))
         ))
         return json(.ok, .object(JSONObject([.init(key: "ok", value: .bool(true))])))
+    }
+
+    // MARK: - Misbehaving callbacks
+
+    /// Callbacks that go wrong the ways partners' callbacks do, so every one of Eko's popup errors can be seen
+    /// locally: the popup's "Callback to call" sends the debit-hook to one of these (on the simulator's other
+    /// loopback name, so the call is cross-origin and CORS applies) instead of `callback_url`.
+    enum ScenarioCallback: String, CaseIterable {
+        case html, wrongFields = "wrong-fields", serverError = "server-error", silent, noCORS = "no-cors"
+        case reformattedAmount = "reformatted-amount", otherKey = "other-key"
+    }
+
+    private func scenarioCallback(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        guard let kind = ScenarioCallback(rawValue: try context.parameters.require("kind")) else {
+            return json(.notFound, .object(JSONObject([.init(key: "message", value: .string("unknown scenario"))])))
+        }
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        let hook = try? JSONValue.parse(body.readableBytesView)
+        var response: Response
+        switch kind {
+        case .html:
+            response = Response(status: .ok, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: "<html><body>OK</body></html>")))
+        case .wrongFields:
+            response = json(.ok, .object(JSONObject([.init(key: "status", value: .string("ok")), .init(key: "approved", value: .string("yes"))])))
+        case .serverError:
+            response = json(.internalServerError, .object(JSONObject([.init(key: "error", value: .string("internal error"))])))
+        case .silent:
+            try await Task.sleep(for: .milliseconds(simulator.settings.verificationTimeoutMilliseconds + 5_000))
+            response = json(.ok, .object(JSONObject()))
+        case .noCORS:
+            response = json(.ok, .object(JSONObject([.init(key: "action", value: .string("go")), .init(key: "allow", value: .bool(false))])))
+        case .reformattedAmount, .otherKey:
+            // Signs what a careless callback signs: the amount reformatted as 500.00, or with another key.
+            let data = hook?["detail"]?["data"]
+            let names = hook?["detail"]?["request_hash_params"].flatMap { value -> [String]? in
+                guard case .array(let items) = value else { return nil }
+                return items.compactMap(\.scalarText)
+            } ?? []
+            let values = names.map { name -> String in
+                let text = data?[name]?.hashText ?? ""
+                return kind == .reformattedAmount && name == "amount" ? text + ".00" : text
+            }
+            let signer = kind == .otherKey ? EkoSigner(accessKey: EkoAccessKey(SecretToken.generate(prefix: ""))!) : simulator.signer
+            let timestamp = EkoTimestamp.milliseconds(simulator.clock())
+            let signature = signer.sign(timestamp: timestamp, values: values)
+            response = json(.ok, .object(JSONObject([
+                .init(key: "action", value: .string("go")), .init(key: "allow", value: .bool(true)),
+                .init(key: "secret_key_timestamp", value: .string(timestamp)),
+                .init(key: "secret_key", value: .string(signature.secretKey)),
+                .init(key: "request_hash", value: .string(signature.requestHash)),
+            ])))
+        }
+        if kind != .noCORS, let origin = request.headers[.origin] {
+            response.headers[.accessControlAllowOrigin] = origin
+        }
+        return response
     }
 
     // MARK: - Answers
