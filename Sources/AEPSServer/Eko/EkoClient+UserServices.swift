@@ -42,13 +42,7 @@ extension EkoClient {
         userCode: String, config: AppConfig, signer: EkoSigner, http: HTTPClient, now: Date, timeout: TimeAmount
     ) async -> UserServicesOutcome {
         let url = "\(config.ekoAPIBase)/user/services/user_code:\(escape(userCode))?initiator_id=\(config.initiatorID)"
-        let timestamp = EkoTimestamp.milliseconds(now)
-        var request = HTTPClientRequest(url: url)
-        request.method = .GET
-        request.headers.add(name: "developer_key", value: config.developerKey)
-        request.headers.add(name: "secret-key", value: signer.secretKey(timestamp: timestamp))
-        request.headers.add(name: "secret-key-timestamp", value: timestamp)
-        request.headers.add(name: "Accept", value: "application/json")
+        let request = signedGET(url: url, config: config, signer: signer, now: now)
         do {
             let response = try await http.execute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: 256 * 1024)

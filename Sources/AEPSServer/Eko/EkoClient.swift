@@ -101,13 +101,7 @@ public struct EkoClient: Sendable {
 
     /// One signed request; returns its outcome and whether trying again at once is safe.
     private func call(url: String, reference: String, attempt: Int) async -> (InquiryOutcome, retryable: Bool) {
-        let timestamp = EkoTimestamp.milliseconds(clock())
-        var request = HTTPClientRequest(url: url)
-        request.method = .GET
-        request.headers.add(name: "developer_key", value: config.developerKey)
-        request.headers.add(name: "secret-key", value: signer.secretKey(timestamp: timestamp))
-        request.headers.add(name: "secret-key-timestamp", value: timestamp)
-        request.headers.add(name: "Accept", value: "application/json")
+        let request = Self.signedGET(url: url, config: config, signer: signer, now: clock())
         let start = ContinuousClock.now
         var record = EkoCallRecord(
             calledAt: clock(), operation: "transaction_inquiry", reference: String(reference.prefix(100)), attempt: attempt
@@ -163,6 +157,19 @@ public struct EkoClient: Sendable {
             ]
         )
         return result
+    }
+
+    /// A GET to Eko's server API with its authentication headers (protocol §3): `developer_key`, and a fresh
+    /// `secret-key` for `secret-key-timestamp`.
+    static func signedGET(url: String, config: AppConfig, signer: EkoSigner, now: Date) -> HTTPClientRequest {
+        let timestamp = EkoTimestamp.milliseconds(now)
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        request.headers.add(name: "developer_key", value: config.developerKey)
+        request.headers.add(name: "secret-key", value: signer.secretKey(timestamp: timestamp))
+        request.headers.add(name: "secret-key-timestamp", value: timestamp)
+        request.headers.add(name: "Accept", value: "application/json")
+        return request
     }
 
     /// Reads Eko's envelope `{status, message, data: {tx_status, amount, tid, ...}}`; nil if it is not one.
