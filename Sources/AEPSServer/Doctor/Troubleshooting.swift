@@ -110,7 +110,8 @@ public enum Troubleshooting {
             prevention: "Every call is signed afresh from the server's clock; the inquiry records the 403 with this hint.",
             howToCheck: "aeps doctor checks access_key, clock and user_services (--user-code C); console transaction "
                 + "timeline shows inquiries answered “forbidden”.",
-            simulator: "Start `aeps gateway-sim` with a different EKO_ACCESS_KEY: its API answers 403.",
+            simulator: "Start `aeps gateway-sim` with a different EKO_ACCESS_KEY: its API answers 403 (aeps inquire "
+                + "CLIENT_REF_ID shows it; aeps doctor --user-code C fails user_services).",
             link: EkoDocs.authentication
         ),
         TroubleshootingEntry(
@@ -118,7 +119,8 @@ public enum Troubleshooting {
             cause: "No developer_key header was sent.",
             prevention: "developer_key is a required key of aeps.config and is sent on every call.",
             howToCheck: "aeps doctor check config.",
-            simulator: "Not produced by aeps's calls (they always send developer_key).",
+            simulator: "Not produced by aeps's calls (they always send developer_key); the simulator's API answers it: "
+                + "curl http://localhost:3004/ekoapi/v1/transactions/client_ref_id:X",
             link: EkoDocs.authentication
         ),
         TroubleshootingEntry(
@@ -127,7 +129,8 @@ public enum Troubleshooting {
                 + "the server serves.",
             prevention: "The API base follows environment; the callback route is taken from callback_url's path.",
             howToCheck: "aeps doctor checks environment (eko.api_base overrides) and callback_url.",
-            simulator: "Point callback_url at a path the server does not serve.",
+            simulator: "Point callback_url at a path the server does not serve (the popup then fails to connect: the 404 "
+                + "carries no CORS header), or set eko.api_base to a wrong path (aeps inquire shows the 404).",
             link: EkoDocs.backendIntegration
         ),
         TroubleshootingEntry(
@@ -135,7 +138,8 @@ public enum Troubleshooting {
             cause: "Wrong method: e.g. POST to the inquiry (it is GET), or GET to the callback (it takes POST and OPTIONS).",
             prevention: "aeps calls Eko's APIs with the documented methods; the callback mounts POST and OPTIONS only.",
             howToCheck: "aeps doctor check callback_url.",
-            simulator: "Send a GET to the callback URL.",
+            simulator: "Send a GET to the callback URL, or open http://localhost:3004/v2/aeps in a browser (the gateway "
+                + "takes a form POST).",
             link: EkoDocs.backendIntegration
         ),
         TroubleshootingEntry(
@@ -143,7 +147,8 @@ public enum Troubleshooting {
             cause: "Wrong Content-Type for the call.",
             prevention: "aeps's calls are GETs that ask for application/json; its callback answers are application/json.",
             howToCheck: "Console page /ops/callbacks and the transaction timeline show each call's HTTP status.",
-            simulator: "Not produced by aeps's calls.",
+            simulator: "Not produced by aeps's calls; the simulator's gateway answers it to anything but a form: "
+                + "curl -X POST -H 'Content-Type: application/json' -d '{}' http://localhost:3004/v2/aeps",
             link: EkoDocs.backendIntegration
         ),
     ]
