@@ -167,9 +167,11 @@
     var decision = state.tx ? state.tx.decision : null;
     $('step-opening').className = phase === 'opening' ? 'current' : 'done';
     $('step-waiting').className = phase === 'opening' ? '' : (phase === 'waiting' && !decision ? 'current' : 'done');
-    $('step-approved').className = decision === 'approved' ? (phase === 'result' ? 'done' : 'current')
+    // The server's final state (a settlement after a closed window, say) is the result, message or not.
+    var settledByServer = decision === 'approved' && isFinal();
+    $('step-approved').className = decision === 'approved' ? (phase === 'result' || settledByServer ? 'done' : 'current')
       : (decision === 'refused' ? 'refused' : '');
-    $('step-result').className = phase === 'result' ? 'current' : '';
+    $('step-result').className = settledByServer ? 'done' : (phase === 'result' ? 'current' : '');
   }
 
   function lastFour(text) {

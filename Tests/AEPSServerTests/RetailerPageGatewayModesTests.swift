@@ -94,8 +94,8 @@ extension RetailerPageBrowserTests {
         ))
         #expect(report["state"] == .string("Successful"))
         #expect(report["status"] == .string("Successful"))
-        // No debit-hook event and no result: "Approved" came from the server alone.
-        #expect(report["approvedStep"] == .string("current"))
+        // No debit-hook event and no result message: "Approved", then the result, came from the server alone.
+        #expect(report["approvedStep"] == .string("done"))
         #expect(report["aadhaar"] == .string("-"))
         #expect(report["amount"] == .string("₹ 500.00"))
         #expect(report["ref"]?.scalarText?.hasSuffix(" / 3210000000") == true)

@@ -319,6 +319,7 @@ class GatewayFlowTests(unittest.TestCase):
         expect(page.locator("#notice")).to_contain_text("closed before the result")
         self.wait_for_state(installation, row["client_ref_id"], "settled", timeout=60)
         expect(page.locator("#r-state")).to_have_text("Successful", timeout=30_000)
+        expect(page.locator("#step-result")).to_have_class("done")
         self.shot(page, "page-closed-then-settled")
         console = self.console_timeline(installation, row["client_ref_id"])
         expect(console.locator("body")).to_contain_text("settled")
