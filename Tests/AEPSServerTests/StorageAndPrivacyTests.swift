@@ -118,6 +118,7 @@ import Testing
         #expect(applied == [
             "2026-11-25-foundation", "2026-11-25-sessions", "2026-11-25-policy", "2026-11-25-eko-calls", "2026-11-25-settlement",
             "2026-11-26-signing", "2026-11-26-sessions-hardening", "2026-11-26-settlement-rules", "2026-11-27-retention", "2026-11-27-ops-console",
+            "2026-11-28-approval-counters",
         ])
     }
 

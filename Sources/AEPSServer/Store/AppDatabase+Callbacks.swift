@@ -89,6 +89,7 @@ extension AppDatabase {
                 )
                 record.hashParamsSent = hook.hashParamsText
                 try record.insert(db)
+                if decision.isApproved { try Self.countApproval(record, db: db) }
             }
             var entry = log
             entry.outcome = decision.isApproved ? "approved" : "refused"
@@ -129,7 +130,9 @@ extension AppDatabase {
         let retailer = try hook.userCode.flatMap { try Retailer.filter(Retailer.Columns.userCode == $0).fetchOne(db) }
         let facts = DebitHookFacts(
             retailer: retailer, session: session,
-            counters: try counters(for: hook, retailer: retailer, sessionID: sessionID, day: IndianTime.day(now), db: db),
+            counters: try counters(
+                for: hook, retailer: retailer, sessionID: sessionID, day: IndianTime.day(now), existing: existing, db: db
+            ),
             servicePaused: try servicePaused(db), now: now, earlier: earlier
         )
         return (facts, existing)
@@ -140,34 +143,61 @@ extension AppDatabase {
         try await writer.read { db in try Self.loadFacts(for: hook, sessionToken: sessionToken, now: now, db: db).0 }
     }
 
-    /// The counts the caps compare against, by indexed queries inside the decision's transaction: two hooks
-    /// cannot both pass the last place under a cap. The hook's own client_ref_id is never counted, so a repeat
-    /// is judged against the others only.
-    static func counters(for hook: DebitHook, retailer: Retailer?, sessionID: Int64?, day: String, db: Database) throws
-        -> DebitHookCounters
-    {
+    /// The counts the caps compare against, read inside the decision's transaction (two hooks cannot both pass the
+    /// last place under a cap) from the counter rows the same transactions keep (``countApproval(_:db:)``): three
+    /// primary-key reads, whatever the day's or the history's size. The hook's own client_ref_id is never counted,
+    /// so a repeat is judged against the others only: an earlier approval under it is taken back out of the
+    /// counts it is in.
+    static func counters(
+        for hook: DebitHook, retailer: Retailer?, sessionID: Int64?, day: String, existing: TransactionRecord?, db: Database
+    ) throws -> DebitHookCounters {
         var counters = DebitHookCounters()
+        let own = existing.flatMap { $0.decision == "approved" ? $0 : nil }
+        let ownWithdrawal = own.flatMap { $0.type == 2 && $0.istDay == day ? $0 : nil }
         if let mobile = hook.customerMobile, !mobile.isEmpty {
-            counters.customerWithdrawalsToday = try Int.fetchOne(db, sql: """
-                SELECT COUNT(*) FROM aeps_transaction
-                WHERE customer_mobile = ? AND ist_day = ? AND type = 2 AND decision = 'approved' AND client_ref_id <> ?
-                """, arguments: [mobile, day, hook.clientRefID]) ?? 0
+            let (approvals, _) = try counter("customer", mobile, day, db: db)
+            counters.customerWithdrawalsToday = approvals - (ownWithdrawal?.customerMobile == mobile ? 1 : 0)
         }
         if let retailerID = retailer?.id {
-            let row = try Row.fetchOne(db, sql: """
-                SELECT COUNT(*) AS n, COALESCE(SUM(amount_paise), 0) AS total FROM aeps_transaction
-                WHERE retailer_id = ? AND ist_day = ? AND type = 2 AND decision = 'approved' AND client_ref_id <> ?
-                """, arguments: [retailerID, day, hook.clientRefID])
-            counters.retailerWithdrawalsToday = row?["n"] ?? 0
-            counters.retailerAmountTodayPaise = row?["total"] ?? 0
+            let (approvals, amount) = try counter("retailer", String(retailerID), day, db: db)
+            let mine = ownWithdrawal?.retailerId == retailerID ? ownWithdrawal : nil
+            counters.retailerWithdrawalsToday = approvals - (mine == nil ? 0 : 1)
+            counters.retailerAmountTodayPaise = amount - (mine?.amountPaise ?? 0)
         }
         if let sessionID {
-            counters.sessionApprovals = try Int.fetchOne(db, sql: """
-                SELECT COUNT(*) FROM aeps_transaction
-                WHERE gateway_session_id = ? AND decision = 'approved' AND client_ref_id <> ?
-                """, arguments: [sessionID, hook.clientRefID]) ?? 0
+            let (approvals, _) = try counter("session", String(sessionID), "", db: db)
+            counters.sessionApprovals = approvals - (own?.gatewaySessionId == sessionID ? 1 : 0)
         }
         return counters
+    }
+
+    private static func counter(_ scope: String, _ key: String, _ day: String, db: Database) throws -> (Int, Int64) {
+        let statement = try db.cachedStatement(
+            sql: "SELECT approvals, amount_paise FROM approval_counter WHERE scope = ? AND key = ? AND day = ?"
+        )
+        guard let row = try Row.fetchOne(statement, arguments: [scope, key, day]) else { return (0, 0) }
+        return (row[0], row[1])
+    }
+
+    /// Counts a newly recorded approval where the caps look (``counters(for:retailer:sessionID:day:existing:db:)``):
+    /// the customer's and the retailer's withdrawals that day (count and amount), and the session's approvals.
+    static func countApproval(_ record: TransactionRecord, db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO approval_counter (scope, key, day, approvals, amount_paise) VALUES (?, ?, ?, 1, ?)
+            ON CONFLICT(scope, key, day) DO UPDATE SET approvals = approvals + 1, amount_paise = amount_paise + excluded.amount_paise
+            """)
+        let amount = record.amountPaise ?? 0
+        if record.type == 2 {
+            if let mobile = record.customerMobile, !mobile.isEmpty {
+                try statement.execute(arguments: ["customer", mobile, record.istDay ?? "", amount])
+            }
+            if let retailerID = record.retailerId {
+                try statement.execute(arguments: ["retailer", String(retailerID), record.istDay ?? "", amount])
+            }
+        }
+        if let sessionID = record.gatewaySessionId {
+            try statement.execute(arguments: ["session", String(sessionID), "", amount])
+        }
     }
 
     static func servicePaused(_ db: Database) throws -> Bool {

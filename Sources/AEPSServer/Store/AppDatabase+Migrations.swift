@@ -412,6 +412,46 @@ extension AppDatabase {
             try db.create(index: "settlement_on_created_at", on: "settlement", columns: ["created_at"])
         }
 
+        // The caps' counts as small counter rows, kept in the decision's transaction, so a decision reads three
+        // rows by primary key instead of counting the day's transactions; fewer indexes for each insert to write.
+        migrator.registerMigration("2026-11-28-approval-counters") { db in
+            try db.execute(sql: """
+                CREATE TABLE approval_counter (
+                    scope TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    day TEXT NOT NULL,
+                    approvals INTEGER NOT NULL,
+                    amount_paise INTEGER NOT NULL,
+                    PRIMARY KEY (scope, key, day)
+                ) WITHOUT ROWID
+                """)
+            try db.execute(sql: """
+                INSERT INTO approval_counter (scope, key, day, approvals, amount_paise)
+                SELECT 'customer', customer_mobile, ist_day, COUNT(*), COALESCE(SUM(amount_paise), 0) FROM aeps_transaction
+                WHERE decision = 'approved' AND type = 2 AND customer_mobile IS NOT NULL AND customer_mobile <> ''
+                GROUP BY customer_mobile, ist_day;
+                INSERT INTO approval_counter (scope, key, day, approvals, amount_paise)
+                SELECT 'retailer', CAST(retailer_id AS TEXT), ist_day, COUNT(*), COALESCE(SUM(amount_paise), 0)
+                FROM aeps_transaction WHERE decision = 'approved' AND type = 2 AND retailer_id IS NOT NULL
+                GROUP BY retailer_id, ist_day;
+                INSERT INTO approval_counter (scope, key, day, approvals, amount_paise)
+                SELECT 'session', CAST(gateway_session_id AS TEXT), '', COUNT(*), COALESCE(SUM(amount_paise), 0)
+                FROM aeps_transaction WHERE decision = 'approved' AND gateway_session_id IS NOT NULL
+                GROUP BY gateway_session_id;
+                """)
+            // Nothing reads these any more: state queries use (state, next_inquiry_at) and (state, decided_at, id),
+            // and the retailer's daily counts are counter rows now.
+            try db.drop(index: "aeps_transaction_on_state")
+            try db.drop(index: "aeps_transaction_on_retailer_day")
+            // Searched only for a value, never for NULL: partial indexes cost an insert (which has neither) nothing.
+            try db.drop(index: "aeps_transaction_on_eko_tid")
+            try db.drop(index: "aeps_transaction_on_bank_ref_num")
+            try db.execute(sql: """
+                CREATE INDEX aeps_transaction_on_eko_tid ON aeps_transaction (eko_tid) WHERE eko_tid IS NOT NULL;
+                CREATE INDEX aeps_transaction_on_bank_ref_num ON aeps_transaction (bank_ref_num) WHERE bank_ref_num IS NOT NULL;
+                """)
+        }
+
         // Future migrations go here, below the shipped ones.
         return migrator
     }

@@ -83,7 +83,8 @@ extension AppDatabase {
         schedule: InquirySchedule, now: Date, db: Database
     ) throws -> SettlementStep {
         let clientRefID = transaction.clientRefId
-        let ledger = try SettlementRecord.filter(Column("client_ref_id") == clientRefID).order(Column("id")).fetchAll(db)
+        // At most two rows (the unique key is client_ref_id and kind), read in the key's order: no sort.
+        let ledger = try SettlementRecord.filter(Column("client_ref_id") == clientRefID).fetchAll(db)
         let settlement = ledger.first { $0.kind == "settlement" }
         let facts = SettlementFacts(
             state: transaction.state, type: transaction.type, approvedAmountPaise: transaction.amountPaise,

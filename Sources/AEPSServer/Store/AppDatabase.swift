@@ -46,6 +46,16 @@ public struct AppDatabase: Sendable {
         try await writer.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
+    /// Hands every SQL statement the writer connection runs from now on to `handler` (its text, with `?` for the
+    /// values): the hot-path tests read the query plan of each.
+    package func traceWriter(_ handler: @escaping @Sendable (String) -> Void) async throws {
+        try await writer.writeWithoutTransaction { db in
+            db.trace(options: .statement) { event in
+                if case .statement(let statement) = event { handler(statement.sql) }
+            }
+        }
+    }
+
     /// Read access for queries (ops, CLI, tests).
     public var reader: any DatabaseReader { writer }
 
