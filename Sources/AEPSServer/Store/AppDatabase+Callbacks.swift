@@ -34,7 +34,75 @@ public enum EkoResponseOutcome: String, Sendable, Equatable {
     case tooManyReports = "too_many_reports"
 }
 
+/// One debit-hook waiting for the writer (see ``AppDatabase/decideDebitHook``).
+package struct DecisionRequest: Sendable {
+    package var hook: DebitHook
+    package var sessionToken: String?
+    package var policy: DebitHookPolicy
+    package var now: Date
+    package var log: CallbackLogEntry
+    package var latency: @Sendable () -> Double
+    package var mayAnswer: @Sendable () -> Bool
+
+    package init(
+        hook: DebitHook, sessionToken: String?, policy: DebitHookPolicy, now: Date, log: CallbackLogEntry,
+        latency: @escaping @Sendable () -> Double, mayAnswer: @escaping @Sendable () -> Bool = { true }
+    ) {
+        (self.hook, self.sessionToken, self.policy, self.now, self.log) = (hook, sessionToken, policy, now, log)
+        (self.latency, self.mayAnswer) = (latency, mayAnswer)
+    }
+}
+
+/// Group commit for debit-hook decisions: a hook that finds the writer busy waits in this queue, and when the
+/// writer is free it takes everything waiting (up to ``maxBatch``) into one transaction with one synced commit,
+/// then answers them all. Nothing waits for company: a lone hook is taken at once, so at low load the latency
+/// stays that of one commit; under load, one fsync serves many answers.
+actor DecisionQueue {
+    static let maxBatch = 64
+
+    private struct Waiting {
+        let request: DecisionRequest
+        let continuation: CheckedContinuation<DebitHookResult, any Error>
+    }
+
+    private var waiting: [Waiting] = []
+    private var draining = false
+    /// How many hooks each batch held (for the tests and the benchmark).
+    private(set) var batchSizes: [Int] = []
+
+    func submit(
+        _ request: DecisionRequest,
+        run: @escaping @Sendable ([DecisionRequest]) async throws -> [Result<DebitHookResult, any Error>]
+    ) async throws -> DebitHookResult {
+        try await withCheckedThrowingContinuation { continuation in
+            waiting.append(Waiting(request: request, continuation: continuation))
+            if !draining {
+                draining = true
+                Task { await self.drain(run) }
+            }
+        }
+    }
+
+    private func drain(_ run: @Sendable ([DecisionRequest]) async throws -> [Result<DebitHookResult, any Error>]) async {
+        while !waiting.isEmpty {
+            let batch = Array(waiting.prefix(Self.maxBatch))
+            waiting.removeFirst(batch.count)
+            if batchSizes.count < 10_000 { batchSizes.append(batch.count) }
+            do {
+                let results = try await run(batch.map(\.request))
+                for (waiter, result) in zip(batch, results) { waiter.continuation.resume(with: result) }
+            } catch {
+                for waiter in batch { waiter.continuation.resume(throwing: error) }
+            }
+        }
+        draining = false
+    }
+}
+
 extension AppDatabase {
+    /// Sizes of the group commits so far (at most the first 10,000), for tests and the benchmark.
+    package func decisionBatchSizes() async -> [Int] { await decisions.batchSizes }
+
     /// Decides a debit-hook and records the decision and the callback in one durable transaction.
     ///
     /// The facts (session, retailer, counters without this client_ref_id, switches, an earlier decision under the
@@ -48,6 +116,9 @@ extension AppDatabase {
     ///   - mayAnswer: asked once, after the decision and before anything is written: false when the caller has
     ///     already answered (the budget ran out), and the decision is then recorded as `storage_timeout`, never as
     ///     an approval. Once it returns true the caller answers with this transaction's outcome, whatever it is.
+    ///
+    /// Hooks arriving while the writer is busy are decided together in one transaction and one synced commit
+    /// (``DecisionQueue``), in arrival order; each is answered only after that commit.
     public func decideDebitHook(
         _ hook: DebitHook,
         sessionToken: String?,
@@ -57,52 +128,82 @@ extension AppDatabase {
         latency: @escaping @Sendable () -> Double,
         mayAnswer: @escaping @Sendable () -> Bool = { true }
     ) async throws -> DebitHookResult {
-        try await writer.write { db in
-            let (facts, existing) = try Self.loadFacts(for: hook, sessionToken: sessionToken, now: now, db: db)
-            var sessionID: Int64? = nil
-            var language: String? = nil
-            if case .found(let found) = facts.session {
-                sessionID = found.id
-                language = found.language
-            }
-            let retailer = facts.retailer
-            let istDay = IndianTime.day(now)
-            var decision = policy.evaluate(hook, facts: facts)
-            if !mayAnswer() {
-                // The answer (a refusal) has already left: record why, and never as an approval.
-                decision = .refuse(.storageTimeout)
-            }
-            let unbound = decision.refusalCode?.isBeforeBinding == true
+        let request = DecisionRequest(
+            hook: hook, sessionToken: sessionToken, policy: policy, now: now, log: log, latency: latency, mayAnswer: mayAnswer
+        )
+        return try await decisions.submit(request) { batch in try await self.decideBatch(batch) }
+    }
 
-            if existing == nil, !unbound {
-                var record = TransactionRecord(
-                    id: nil, clientRefId: hook.clientRefID, retailerId: retailer?.id, userCode: hook.userCode,
-                    type: hook.type, amountRaw: hook.amountRaw, amountPaise: hook.amountPaise,
-                    customerMobile: hook.customerMobile, bankCode: hook.bankCode,
-                    requestFingerprint: hook.fingerprint,
-                    decision: decision.isApproved ? "approved" : "refused",
-                    reason: decision.reasonCode, message: decision.message,
-                    state: decision.isApproved ? .approved : .refused,
-                    reportedTxStatus: nil, reportedAmountPaise: nil, ekoTid: nil, bankRefNum: nil, aadhaarLast4: nil,
-                    decidedAt: now, reportedAt: nil, gatewaySessionId: sessionID, istDay: istDay, createdAt: now,
-                    updatedAt: now
-                )
-                record.hashParamsSent = hook.hashParamsText
-                try record.insert(db)
-                if decision.isApproved { try Self.countApproval(record, db: db) }
+    /// Decides hooks one after another inside one write transaction (so each sees the ones before it: caps stay
+    /// exact), and commits once. Each hook runs in its own savepoint: one whose statements fail is rolled back and
+    /// gets its error, the others go on. If the transaction itself fails (its commit, say), it throws and nothing
+    /// of the batch is recorded; the callers then answer refusals.
+    package func decideBatch(_ requests: [DecisionRequest]) async throws -> [Result<DebitHookResult, any Error>] {
+        try await writer.write { db in
+            var results: [Result<DebitHookResult, any Error>] = []
+            results.reserveCapacity(requests.count)
+            for request in requests {
+                var outcome: Result<DebitHookResult, any Error> = .failure(CancellationError())
+                do {
+                    try db.inSavepoint {
+                        outcome = .success(try Self.decideOne(request, db: db))
+                        return .commit
+                    }
+                } catch {
+                    outcome = .failure(error)
+                }
+                results.append(outcome)
             }
-            var entry = log
-            entry.outcome = decision.isApproved ? "approved" : "refused"
-            entry.reason = existing != nil ? "repeat:\(decision.reasonCode)" : decision.reasonCode
-            entry.latencyMs = latency()
-            if unbound {
-                entry.body = nil
-                if try Self.noteUnbound(entry, now: now, db: db) { try entry.insert(db) }
-            } else {
-                try entry.insert(db)
-            }
-            return DebitHookResult(decision: decision, isRepeat: existing != nil, language: language)
+            return results
         }
+    }
+
+    static func decideOne(_ request: DecisionRequest, db: Database) throws -> DebitHookResult {
+        let (hook, now) = (request.hook, request.now)
+        let (facts, existing) = try Self.loadFacts(for: hook, sessionToken: request.sessionToken, now: now, db: db)
+        var sessionID: Int64? = nil
+        var language: String? = nil
+        if case .found(let found) = facts.session {
+            sessionID = found.id
+            language = found.language
+        }
+        let retailer = facts.retailer
+        let istDay = IndianTime.day(now)
+        var decision = request.policy.evaluate(hook, facts: facts)
+        if !request.mayAnswer() {
+            // The answer (a refusal) has already left: record why, and never as an approval.
+            decision = .refuse(.storageTimeout)
+        }
+        let unbound = decision.refusalCode?.isBeforeBinding == true
+
+        if existing == nil, !unbound {
+            var record = TransactionRecord(
+                id: nil, clientRefId: hook.clientRefID, retailerId: retailer?.id, userCode: hook.userCode,
+                type: hook.type, amountRaw: hook.amountRaw, amountPaise: hook.amountPaise,
+                customerMobile: hook.customerMobile, bankCode: hook.bankCode,
+                requestFingerprint: hook.fingerprint,
+                decision: decision.isApproved ? "approved" : "refused",
+                reason: decision.reasonCode, message: decision.message,
+                state: decision.isApproved ? .approved : .refused,
+                reportedTxStatus: nil, reportedAmountPaise: nil, ekoTid: nil, bankRefNum: nil, aadhaarLast4: nil,
+                decidedAt: now, reportedAt: nil, gatewaySessionId: sessionID, istDay: istDay, createdAt: now,
+                updatedAt: now
+            )
+            record.hashParamsSent = hook.hashParamsText
+            try record.insert(db)
+            if decision.isApproved { try Self.countApproval(record, db: db) }
+        }
+        var entry = request.log
+        entry.outcome = decision.isApproved ? "approved" : "refused"
+        entry.reason = existing != nil ? "repeat:\(decision.reasonCode)" : decision.reasonCode
+        entry.latencyMs = request.latency()
+        if unbound {
+            entry.body = nil
+            if try Self.noteUnbound(entry, now: now, db: db) { try entry.insert(db) }
+        } else {
+            try entry.insert(db)
+        }
+        return DebitHookResult(decision: decision, isRepeat: existing != nil, language: language)
     }
 
     /// What a hook is decided on, read in the caller's transaction: its session, its retailer, the counters

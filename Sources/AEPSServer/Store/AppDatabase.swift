@@ -10,6 +10,8 @@ import GRDB
 public struct AppDatabase: Sendable {
     let writer: DatabasePool
     public let path: String
+    /// The debit-hook decisions waiting for the writer (group commit); shared by every copy of this value.
+    let decisions = DecisionQueue()
 
     /// Opens (creating when needed) the database file and its folder. Does not migrate: see ``migrate()``.
     public static func open(path: String) throws -> AppDatabase {
