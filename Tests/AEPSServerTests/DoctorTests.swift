@@ -90,13 +90,7 @@ struct RunningApp {
         members["http"] = "{\"host\": \"127.0.0.1\", \"port\": \(port)}"
         members["callback_url"] = "\"http://127.0.0.1:\(port)/aeps/callback\""
         let server = try TestServer(overrides: members)
-        let app = try buildApplication(
-            config: server.config,
-            dependencies: AppDependencies(
-                database: server.database, signer: EkoSigner(accessKey: EkoAccessKey(uatAccessKey)!),
-                logger: server.logs.logger(), publicDirectory: server.directory.path("public")
-            )
-        )
+        let app = try server.makeApp(clock: { Date() })
         let task = Task { try await app.runService() }
         try await waitUntilListening(host: "127.0.0.1", port: port)
         return RunningApp(server: server, port: port, task: task)
@@ -427,13 +421,7 @@ func runDoctor(
             "environment": #""local""#, "tls": tls, "http": "{\"host\": \"127.0.0.1\", \"port\": \(port)}",
             "callback_url": "\"https://localhost:\(port)/aeps/callback\"",
         ])
-        let app = try buildApplication(
-            config: server.config,
-            dependencies: AppDependencies(
-                database: server.database, signer: EkoSigner(accessKey: EkoAccessKey(uatAccessKey)!),
-                logger: server.logs.logger(), publicDirectory: server.directory.path("public")
-            )
-        )
+        let app = try server.makeApp(clock: { Date() })
         let task = Task { try await app.runService() }
         defer { task.cancel() }
         var ready = false
