@@ -9,15 +9,17 @@ sessions through the partner API, then drives the callback with wrk:
   debit-hook    distinct valid debit-hooks (types 2/2/2/3/4, new customer and client_ref_id each, both token places)
   eko-response  reports for the transactions approved above (one in ten for an unknown client_ref_id)
   preflight     CORS OPTIONS from the gateway's origin
-then stops the server, stores ROWS transactions (and their callback_log rows) in bulk with SQL, dated on earlier
-days, restarts it and runs debit-hook and eko-response again.
+then stops the server and runs debit-hook and eko-response again on a copy of the database taken before the first
+runs (same retailers and API key), into which ROWS transactions (and their callback_log rows) dated on earlier days
+were stored in bulk with SQL.
 
 It prints one Markdown table (requests/s, latency percentiles, approval share, ratio to the baseline, peak RSS)
 and, with --write-doc FILE, puts it between the `<!-- bench:results -->` markers of that file. It exits non-zero
 when a run answered nothing, had socket errors or non-2xx answers, or approved less than 95 % of debit-hooks.
 Every process it starts is in its own process group and is stopped, and the folder removed, on any exit.
 
-  bench/load.py [--short] [--build DIR] [--rows N] [--duration S] [--connections C] [--threads T] [--write-doc F]
+  bench/load.py [--short] [--build DIR] [--rows N] [--duration S] [--connections C] [--threads T] [--retailers N]
+                [--profile DIR] [--write-doc F]
 """
 import argparse
 import concurrent.futures
@@ -120,13 +122,21 @@ def wait_port(port, seconds=30):
     raise SystemExit(f"nothing listens on 127.0.0.1:{port} after {seconds} s")
 
 
-def peak_rss_mib(pid):
-    """VmHWM: the process's peak resident set since start or since the last reset_peak()."""
+def status_mib(pid, field):
     with open(f"/proc/{pid}/status") as status:
         for line in status:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def peak_rss_mib(pid):
+    """VmHWM: the process's peak resident set since start or since the last reset_peak()."""
+    return status_mib(pid, "VmHWM")
+
+
+def current_rss_mib(pid):
+    return status_mib(pid, "VmRSS")
 
 
 def reset_peak(pid):
@@ -170,10 +180,6 @@ def prefill(database, rows):
     connection = sqlite3.connect(database)
     connection.executescript("PRAGMA synchronous = OFF; PRAGMA cache_size = -200000;")
     with connection:
-        # The first runs' transactions are taken off the sweeper's queue (their reports asked for inquiries, which
-        # fail against the closed port and would be retried during the next runs, competing for the writer).
-        connection.execute("UPDATE aeps_transaction SET next_inquiry_at = NULL, state = 'closed' "
-                           "WHERE client_ref_id LIKE 'BENCH%'")
         connection.execute("CREATE TEMP TABLE shop (k INTEGER PRIMARY KEY, id INTEGER, user_code TEXT)")
         connection.execute("INSERT INTO shop (k, id, user_code) "
                            "SELECT row_number() OVER (ORDER BY id) - 1, id, user_code FROM retailer")
@@ -231,6 +237,7 @@ def main():
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--retailers", type=int, help="retailers registered (default 50; --short: 5)")
+    parser.add_argument("--profile", metavar="DIR", help="record `perf record -g` of each debit-hook run into DIR")
     parser.add_argument("--write-doc", metavar="FILE", help="put the table between the markers of FILE")
     options = parser.parse_args()
     short = options.short
@@ -252,6 +259,9 @@ def main():
     finally:
         stop_all()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+LOAD_AT_START = os.getloadavg()
 
 
 def measure(folder, aeps, baseline, short, rows, duration, retailers, connections, threads, options):
@@ -286,6 +296,11 @@ def measure(folder, aeps, baseline, short, rows, duration, retailers, connection
                       codes))
     created = run_cli(aeps, config, "api-key", "create", "--name", "bench")
     api_key = created.strip().rsplit(" ", 1)[-1]
+    # The second database starts as this one (same retailers and key, nothing decided today), so the runs with
+    # 1,000,000 stored differ from the fresh ones by the history only, not by today's rows of the first runs.
+    history = os.path.join(folder, "history.sqlite")
+    with sqlite3.connect(database) as source, sqlite3.connect(history) as target:
+        source.backup(target)
 
     def start_server():
         process = start([aeps, "serve", "--config", config], server_log, env=server_env())
@@ -311,26 +326,43 @@ def measure(folder, aeps, baseline, short, rows, duration, retailers, connection
     results = []
 
     def debit_run(label, process, tag, run_digit, tokens, target_url=url, database_check=True):
+        idle = current_rss_mib(process.pid)
         reset_peak(process.pid)
+        profiler = None
+        if options.profile:
+            # perf's software clock (no hardware counters in this VM), call graphs, for most of the run.
+            os.makedirs(options.profile, exist_ok=True)
+            profiler = subprocess.Popen(
+                ["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-g", "-p", str(process.pid),
+                 "-o", os.path.join(options.profile, f"{tag}.perf.data"), "--", "sleep", str(max(1, duration - 1))],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            children.append(profiler)
         numbers = wrk("debit-hook.lua", target_url, duration, connections, threads,
                       f"tokens={tokens}", f"tag={tag}", f"run={run_digit}", f"origin={ORIGIN}")
         numbers["rss"] = peak_rss_mib(process.pid)
-        numbers["label"], numbers["kind"] = label, "debit-hook"
+        numbers["label"], numbers["kind"], numbers["idle"] = label, "debit-hook", idle
+        if profiler:
+            profiler.wait(timeout=60)
+            children.remove(profiler)
         if database_check:
             stored = count_approved(database, tag)
             numbers["stored"] = stored
             if stored < numbers["ok"]:
                 raise SystemExit(f"{label}: {numbers['ok']} approvals answered but only {stored} stored")
         results.append(numbers)
+        log(f"{label}: RSS now {current_rss_mib(process.pid):.1f} MiB (anonymous "
+            f"{status_mib(process.pid, 'RssAnon'):.1f}, files {status_mib(process.pid, 'RssFile'):.1f}, "
+            f"shared memory {status_mib(process.pid, 'RssShmem'):.1f})")
         log(f"{label}: {numbers['rps']:.0f} req/s, p99 {numbers['p99'] / 1000:.1f} ms, "
             f"{numbers['ok']} approved, {numbers['refused']} refused, {numbers['bad']} bad")
         return numbers
 
     def other_run(label, kind, script, process, *args):
+        idle = current_rss_mib(process.pid)
         reset_peak(process.pid)
         numbers = wrk(script, url, duration, connections, threads, *args)
         numbers["rss"] = peak_rss_mib(process.pid)
-        numbers["label"], numbers["kind"] = label, kind
+        numbers["label"], numbers["kind"], numbers["idle"] = label, kind, idle
         results.append(numbers)
         log(f"{label}: {numbers['rps']:.0f} req/s, p99 {numbers['p99'] / 1000:.1f} ms")
         return numbers
@@ -361,7 +393,13 @@ def measure(folder, aeps, baseline, short, rows, duration, retailers, connection
 
     log(f"storing {rows:,} transactions in bulk")
     fill_start = time.monotonic()
-    prefill(database, rows)
+    prefill(history, rows)
+    database = history
+    with open(config) as f:
+        settings = json.load(f)
+    settings["database"]["path"] = history
+    with open(config, "w") as f:
+        json.dump(settings, f)
     log(f"stored in {time.monotonic() - fill_start:.1f} s")
     server = start_server()
     tokens = os.path.join(folder, "tokens-1.txt")
@@ -391,10 +429,12 @@ def render(results, base, connections, threads, duration, rows):
     lines = [
         f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores "
         f"(`nproc`: {os.sysconf('SC_NPROCESSORS_ONLN')}), wrk -t{threads} -c{connections} -d{duration}s on the same "
-        f"machine, plain HTTP on 127.0.0.1 (TLS not measured), prefill {rows:,} rows.",
+        f"machine, plain HTTP on 127.0.0.1 (TLS not measured), prefill {rows:,} rows; load average "
+        f"{LOAD_AT_START[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.",
         "",
-        "| run | requests/s | p50 ms | p90 ms | p99 ms | max ms | approved | ratio to baseline | peak RSS MiB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | requests/s | p50 ms | p90 ms | p99 ms | max ms | approved | ratio to baseline | RSS before MiB "
+        "| peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         answered = r["ok"] + r["refused"] + r["bad"]
@@ -404,7 +444,7 @@ def render(results, base, connections, threads, duration, rows):
         else:
             share, ratio = "-", "-"
         lines.append(f"| {r['label']} | {r['rps']:,.0f} | {ms(r['p50'])} | {ms(r['p90'])} | {ms(r['p99'])} | "
-                     f"{ms(r['max'])} | {share} | {ratio} | {r['rss']:.1f} |")
+                     f"{ms(r['max'])} | {share} | {ratio} | {r['idle']:.1f} | {r['rss']:.1f} |")
     return "\n".join(lines)
 
 
