@@ -27,7 +27,9 @@ function request()
    local token, code = tokens[index], codes[index]
    local kind = counter % 5
    local data
-   local customer = string.format("9%s%d%07d", run, id, counter % 10000000)
+   -- Distinct for every (counter < 1,000,000, thread, run), scattered over 9000000000-9999999999 as real mobile
+   -- numbers are (x -> 48271x mod 10^9 is a bijection), so the customer index is hit at random places.
+   local customer = string.format("9%09d", ((counter * 1000 + id * 10 + tonumber(run)) * 48271) % 1000000000)
    if kind <= 2 then
       data = string.format('{"type":"2","amount":"%d","customer_id":"%s","user_code":"%s","bank_code":"607153"}',
          100 + 50 * (counter % 199), customer, code)

@@ -174,7 +174,8 @@ def wrk(script, url, duration, connections, threads, *args):
 
 
 def prefill(database, rows):
-    """`rows` withdrawals over the registered retailers and 200,000 customers, dated 4 to 365 days ago (so today's
+    """`rows` withdrawals over the registered retailers and 200,000 customers (mobiles scattered over the same range
+    as the load's), dated 4 to 365 days ago (so today's
     caps and the sweeper's recheck window are untouched): 60 % settled, 20 % closed, 10 % flagged, 10 % refused,
     none due for an inquiry; and their callback_log rows (bodies kept for 90 days)."""
     connection = sqlite3.connect(database)
@@ -192,7 +193,8 @@ def prefill(database, rows):
               customer_mobile, bank_code, request_fingerprint, decision, reason, state, decided_at, ist_day,
               created_at, updated_at, eko_tid, bank_ref_num, reported_tx_status, flag_reason)
             SELECT 'FILL' || i, shop.id, shop.user_code, 2, CAST(100 + 50 * (i % 199) AS TEXT),
-              (100 + 50 * (i % 199)) * 100, '8' || printf('%09d', i % 200000), '607153', hex(randomblob(16)),
+              (100 + 50 * (i % 199)) * 100, '9' || printf('%09d', (i % 200000) * 7919 % 1000000000), '607153',
+              hex(randomblob(16)),
               CASE i % 10 WHEN 9 THEN 'refused' ELSE 'approved' END,
               CASE i % 10 WHEN 9 THEN 'customer_daily_limit' ELSE 'approved' END,
               CASE i % 10 WHEN 6 THEN 'closed' WHEN 7 THEN 'closed' WHEN 8 THEN 'needs_attention'
