@@ -8,8 +8,12 @@
 #                .build/screenshots/
 #   make e2e     only the end-to-end browser tests (after a debug build)
 #   make build   release build only (.build/release/aeps)
-#   make bench   debit-hook decision latency with 0 and with 1,000,000 transactions stored, then the ops console's
-#                pages and searches over HTTP with all of them (release build)
+#   make bench   the callback under load with wrk (bench/load.py: the real server on a fresh database and with
+#                1,000,000 transactions stored, against a bare baseline route; prints the table of
+#                docs/performance.md), then the in-process debit-hook decision latency and the ops console's pages
+#                with 1,000,000 transactions (release build, loopback only, a few minutes, stops by itself)
+#   make bench-doc   the load part only, writing its table into docs/performance.md
+#   make bench-smoke the load part in a few seconds per run on the debug build (part of make test)
 #   make deps    install the system packages (Debian; as root, or with sudo)
 #   make clean   remove build output (never the database or certificates)
 
@@ -20,14 +24,15 @@ export PATH := $(PATH):/opt/swift/usr/bin
 DEB_PACKAGES := libsqlite3-dev libssl-dev curl ca-certificates
 # The tests also drive the retailer page in a real headless Chromium, with fonts for English and Hindi, and watch
 # the real server's system calls with strace (each approval synced before its answer).
-TEST_PACKAGES := chromium fonts-dejavu-core fonts-lohit-deva strace
+# The load benchmark's smoke run (bench/load.py --short) drives the server with wrk.
+TEST_PACKAGES := chromium fonts-dejavu-core fonts-lohit-deva strace wrk
 # The end-to-end tests drive Debian's Chromium with Playwright (from PyPI; it brings no browser of its own).
 PLAYWRIGHT := playwright==1.65.2
 
 # Eko's public UAT access key (protocol §2): used by `make run` only when EKO_ACCESS_KEY is not set.
 UAT_ACCESS_KEY := d2fe1d99-6298-4af2-8cc5-d97dcf46df30
 
-.PHONY: run test e2e bench build deps test-deps install-packages clean
+.PHONY: run test e2e bench bench-load bench-doc bench-store bench-smoke build deps test-deps install-packages clean
 
 deps:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PACKAGES)"
@@ -62,14 +67,35 @@ test: test-deps
 	swift build --build-tests
 	swift test
 	python3 -m unittest discover -s Tests/e2e -v
+	python3 bench/load.py --short
 
 e2e: test-deps
 	swift build --product aeps
 	python3 -m unittest discover -s Tests/e2e -v
 
-bench: deps
+bench: bench-load bench-store
+
+bench-load: deps
+	@$(MAKE) --no-print-directory install-packages PACKAGES="wrk"
+	swift build -c release --product aeps
+	swift build -c release --product aeps-baseline
+	python3 bench/load.py
+
+bench-doc: deps
+	@$(MAKE) --no-print-directory install-packages PACKAGES="wrk"
+	swift build -c release --product aeps
+	swift build -c release --product aeps-baseline
+	python3 bench/load.py --write-doc docs/performance.md
+
+bench-store: deps
 	swift build -c release --product aeps-bench
 	.build/release/aeps-bench 1000000
+
+bench-smoke: deps
+	@$(MAKE) --no-print-directory install-packages PACKAGES="wrk"
+	swift build --product aeps
+	swift build --product aeps-baseline
+	python3 bench/load.py --short
 
 clean:
 	rm -rf .build

@@ -79,6 +79,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The load benchmark's baseline route (`make bench`): same JSON reading and HMACs, no policy, no database.
+        .executableTarget(
+            name: "aeps-baseline",
+            dependencies: [
+                "EkoSigning",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "EkoSigningTests",
             dependencies: ["EkoSigning"]
