@@ -216,4 +216,23 @@ import Testing
     func theDayIsIndian(seconds: Double, day: String) {
         #expect(IndianTime.day(Date(timeIntervalSince1970: seconds)) == day)
     }
+
+    /// The arithmetic day agrees with Foundation's calendar in IST from 1960 to 2100, leap days and the instants
+    /// around each IST midnight included.
+    @Test func theDayAgreesWithTheCalendar() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 19_800)!
+        var seconds = -315_619_200.0  // 1960-01-01
+        var mismatches: [String] = []
+        while seconds < 4_102_444_800 {  // 2100-01-01
+            for instant in [seconds, seconds - 19_800, seconds - 19_801] {
+                let date = Date(timeIntervalSince1970: instant)
+                let parts = calendar.dateComponents([.year, .month, .day], from: date)
+                let expected = String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+                if IndianTime.day(date) != expected, mismatches.count < 5 { mismatches.append("\(instant): \(expected)") }
+            }
+            seconds += 86_400 * 3 + 3_607  // every third day or so, drifting through the hours
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+    }
 }

@@ -115,7 +115,7 @@ public struct CallbackController: Sendable {
             throw CallbackRequestError(.bodyTooLarge, "the body is larger than \(Self.maximumBodyBytes) bytes")
         }
         log.bodyBytes = buffer.readableBytes
-        log.bodyDigest = SHA256.hash(data: Data(buffer.readableBytesView)).map { String(format: "%02x", $0) }.joined()
+        log.bodyDigest = Hex.sha256(Data(buffer.readableBytesView))
         let root: JSONValue
         do {
             root = try JSONValue.parse(buffer.readableBytesView)
@@ -238,7 +238,7 @@ public struct CallbackController: Sendable {
     ) async throws -> Response {
         let response = EkoResponse(detail: detail)
         let canonical = JSONValue.object(detail).serialized()
-        let digest = SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.sha256(Data(canonical.utf8))
         let outcome: EkoResponseOutcome
         do {
             outcome = try await database.recordEkoResponse(

@@ -61,7 +61,7 @@ public struct DebitHook: Sendable, Equatable {
             .string(customerMobile ?? ""), .string(bankCode ?? ""),
             .array(hashParams.map(JSONValue.string)),
         ]).serialized()
-        return SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+        return Hex.sha256(Data(canonical.utf8))
     }
 
     /// Reads a `detail` object. Throws ``CallbackRequestError`` naming the first missing, oversized or malformed

@@ -213,14 +213,20 @@ extension AppDatabase {
     {
         let session: SessionEvidence
         if let sessionToken {
-            let found = try GatewaySession.filter(Column("token_hash") == SecretToken.hash(sessionToken)).fetchOne(db)
+            let found = try GatewaySession.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM gateway_session WHERE token_hash = ?"),
+                arguments: [SecretToken.hash(sessionToken)]
+            )
             session = found.map { .found($0) } ?? .unknown
         } else {
             session = .none
         }
         var sessionID: Int64? = nil
         if case .found(let found) = session { sessionID = found.id }
-        let existing = try TransactionRecord.filter(TransactionRecord.Columns.clientRefId == hook.clientRefID).fetchOne(db)
+        // Cached statements: the callback's look-ups are compiled once per connection, not once per hook.
+        let existing = try TransactionRecord.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM aeps_transaction WHERE client_ref_id = ?"), arguments: [hook.clientRefID]
+        )
         let earlier = existing.map { stored in
             EarlierDecision(
                 approved: stored.decision == "approved", reason: stored.reason,
@@ -228,7 +234,9 @@ extension AppDatabase {
                 decidedAt: stored.decidedAt, resultReported: stored.reportedAt != nil || stored.state != .approved
             )
         }
-        let retailer = try hook.userCode.flatMap { try Retailer.filter(Retailer.Columns.userCode == $0).fetchOne(db) }
+        let retailer = try hook.userCode.flatMap {
+            try Retailer.fetchOne(db.cachedStatement(sql: "SELECT * FROM retailer WHERE user_code = ?"), arguments: [$0])
+        }
         let facts = DebitHookFacts(
             retailer: retailer, session: session,
             counters: try counters(
@@ -302,7 +310,7 @@ extension AppDatabase {
     }
 
     static func servicePaused(_ db: Database) throws -> Bool {
-        try String.fetchOne(db, sql: "SELECT value FROM setting WHERE name = 'kill_switch'") == "on"
+        try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM setting WHERE name = 'kill_switch'")) == "on"
     }
 
     /// Compact log rows a source may leave per hour, and all sources together, for requests not bound to a live

@@ -18,7 +18,7 @@ public enum SecretToken {
 
     /// SHA-256 hex: what is stored and looked up, so the database never holds a usable token.
     public static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.sha256(Data(token.utf8))
     }
 
     /// Compares two secrets in time that does not depend on where they differ.
@@ -29,4 +29,23 @@ public enum SecretToken {
         for index in 0..<a.count { difference |= a[index] ^ b[index] }
         return difference == 0
     }
+}
+
+/// Lower-case hex text of bytes (digests), without Foundation's `String(format:)`, which is slow on Linux and was
+/// 6 % of a debit-hook's CPU under load (docs/performance.md).
+public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// SHA-256 of `data`, as hex.
+    public static func sha256(_ data: some DataProtocol) -> String { encode(SHA256.hash(data: data)) }
 }
