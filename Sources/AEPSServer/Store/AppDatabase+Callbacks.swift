@@ -190,7 +190,7 @@ extension AppDatabase {
                 updatedAt: now
             )
             record.hashParamsSent = hook.hashParamsText
-            try record.insert(db)
+            try Self.insertDecision(record, db: db)
             if decision.isApproved { try Self.countApproval(record, db: db) }
         }
         var entry = request.log
@@ -199,11 +199,39 @@ extension AppDatabase {
         entry.latencyMs = request.latency()
         if unbound {
             entry.body = nil
-            if try Self.noteUnbound(entry, now: now, db: db) { try entry.insert(db) }
+            if try Self.noteUnbound(entry, now: now, db: db) { try Self.insertLog(entry, db: db) }
         } else {
-            try entry.insert(db)
+            try Self.insertLog(entry, db: db)
         }
         return DebitHookResult(decision: decision, isRepeat: existing != nil, language: language)
+    }
+
+    /// A new decision's row, by a cached statement with its values: the record's Codable encoding (with the column
+    /// names converted to snake case on every insert) was a fifth of a decision's CPU under load.
+    static func insertDecision(_ record: TransactionRecord, db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO aeps_transaction (client_ref_id, retailer_id, user_code, type, amount_raw, amount_paise,
+              customer_mobile, bank_code, request_fingerprint, decision, reason, message, state, decided_at,
+              gateway_session_id, ist_day, inquiry_attempts, created_at, updated_at, hash_params_sent)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                record.clientRefId, record.retailerId, record.userCode, record.type, record.amountRaw, record.amountPaise,
+                record.customerMobile, record.bankCode, record.requestFingerprint, record.decision, record.reason,
+                record.message, record.state.rawValue, record.decidedAt, record.gatewaySessionId, record.istDay,
+                record.inquiryAttempts, record.createdAt, record.updatedAt, record.hashParamsSent,
+            ])
+    }
+
+    /// A callback's log row, the same way.
+    static func insertLog(_ entry: CallbackLogEntry, db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO callback_log (received_at, request_id, remote_address, origin, action, client_ref_id, http_status,
+              outcome, reason, body, body_bytes, latency_ms, body_digest)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                entry.receivedAt, entry.requestId, entry.remoteAddress, entry.origin, entry.action, entry.clientRefId,
+                entry.httpStatus, entry.outcome, entry.reason, entry.body, entry.bodyBytes, entry.latencyMs, entry.bodyDigest,
+            ])
     }
 
     /// What a hook is decided on, read in the caller's transaction: its session, its retailer, the counters
