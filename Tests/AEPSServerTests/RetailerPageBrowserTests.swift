@@ -286,7 +286,7 @@ struct Chromium {
             let data = handle.availableData
             collected.withLockedValue { $0.append(data) }
         }
-        try process.run()
+        try launch(process)
         let deadline = ContinuousClock.now + .seconds(30)
         while process.isRunning {
             if ContinuousClock.now > deadline {

@@ -51,7 +51,7 @@ struct CLIRunner {
         process.standardError = err
         let input = Pipe()
         process.standardInput = input
-        try process.run()
+        try launch(process)
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
         let deadline = ContinuousClock.now + timeout
@@ -98,7 +98,7 @@ final class RunningProcess: Sendable {
             let data = handle.availableData
             errorText.withLockedValue { $0 += String(decoding: data, as: UTF8.self) }
         }
-        try process.run()
+        try launch(process)
     }
 
     /// Waits until standard error contains `text` and returns what follows it on that line.
@@ -136,3 +136,11 @@ struct CommandLineTimeout: Error, CustomStringConvertible {
     let stderr: String
     var description: String { "gave up waiting for \(waitingFor); stderr:\n\(stderr)" }
 }
+
+/// Starts a child process, one at a time across the test run: swift-corelibs-foundation's `Process.run()` crashed
+/// once in CI (a bad read in its memcpy) while other tests launched processes at the same moment.
+func launch(_ process: Process) throws {
+    try processLaunchLock.withLock { try process.run() }
+}
+
+private let processLaunchLock = NSLock()
