@@ -71,17 +71,12 @@ struct GatewaySimCommand: AsyncParsableCommand {
         if let customDelivery { settings.customDelivery = GatewaySimSettings.CustomDelivery(rawValue: customDelivery)! }
         if noDebitHookMessage { settings.sendDebitHookMessage = false }
         let logger = makeCommandLogger(level: Logger.Level(rawValue: config.logLevel) ?? .info)
-        let simulator = GatewaySimulator(
-            settings: settings, signer: EkoSigner(accessKey: accessKey.key), developerKey: config.developerKey,
-            initiatorID: config.initiatorID
-        )
         if config.environment != .local {
             logger.warning("environment is \(config.environment.rawValue): the page opens Eko's gateway, not this simulator")
         }
-        let listenHost = settings.host
-        let app = buildGatewaySimulator(simulator: simulator, logger: logger) { port in
-            logger.notice("gateway simulator listening", metadata: ["url": "http://\(listenHost):\(port)/"])
-        }
+        let app = buildGatewaySimulator(
+            config: config, settings: settings, signer: EkoSigner(accessKey: accessKey.key), logger: logger
+        )
         try await app.runService()
     }
 }

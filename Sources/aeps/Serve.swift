@@ -70,15 +70,9 @@ struct Serve: AsyncParsableCommand {
         app.services.insert(DatabaseCloser(database: database), at: 0)
         if config.environment == .local, config.gatewaySim.runWithServer {
             // `make run`: the stand-in for Eko beside the server, signing with the same access key.
-            let simulator = GatewaySimulator(
-                settings: config.gatewaySim, signer: signer, developerKey: config.developerKey, initiatorID: config.initiatorID
-            )
-            let host = config.gatewaySim.host
-            let simulatorApp = buildGatewaySimulator(simulator: simulator, logger: logger) { port in
-                logger.notice("gateway simulator listening", metadata: ["url": "http://\(host):\(port)/"])
-            }
+            let simulatorApp = buildGatewaySimulator(config: config, settings: config.gatewaySim, signer: signer, logger: logger)
             app.services.append(NamedService(
-                name: "gateway_sim (\(host):\(config.gatewaySim.port); set gateway_sim.run_with_server to false or another gateway_sim.port)",
+                name: "gateway_sim (\(config.gatewaySim.host):\(config.gatewaySim.port); set gateway_sim.run_with_server to false or another gateway_sim.port)",
                 service: simulatorApp
             ))
         }

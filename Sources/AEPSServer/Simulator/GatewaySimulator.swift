@@ -375,14 +375,13 @@ public final class GatewaySimulator: Sendable {
 
     /// The eko-response `detail`: the envelope of Eko's AePS transaction API (protocol §6).
     static func responseDetail(_ executed: Executed) -> JSONValue {
-        func member(_ key: String, _ value: String) -> JSONObject.Member { .init(key: key, value: .string(value)) }
         var response: [JSONObject.Member]
         switch executed.outcome {
         case .error:
             response = [
                 .init(key: "status", value: .number("347")), .init(key: "response_status_id", value: .number("-1")),
                 .init(key: "response_type_id", value: .number("347")),
-                member("message", "Bank server is not reachable. Please try again later"),
+                Self.member("message", "Bank server is not reachable. Please try again later"),
             ]
         default:
             let txStatus = initialStatus(executed.outcome)
@@ -393,14 +392,14 @@ public final class GatewaySimulator: Sendable {
             default: "Transaction Successful"
             }
             var data: [JSONObject.Member] = [
-                member("tx_status", String(txStatus)), member("amount", Paise.format(executed.amountPaise)),
-                member("tid", executed.tid), member("bank_ref_num", executed.bankRefNum),
-                member("aadhar", "XXXX XXXX \(executed.aadhaarLastFour)"), member("sender_name", "Simulated Customer"),
-                member("bank", executed.bankName), member("balance", Paise.format(executed.balancePaise)),
-                member("user_code", executed.userCode), member("customer_id", executed.customerID),
-                member("commission", Paise.format(executed.commissionPaise)), member("tds", Paise.format(executed.tdsPaise)),
-                member("transaction_date", Self.ekoDate(executed.executedAt)), member("comment", message),
-                member("type", String(executed.type)),
+                Self.member("tx_status", String(txStatus)), Self.member("amount", Paise.format(executed.amountPaise)),
+                Self.member("tid", executed.tid), Self.member("bank_ref_num", executed.bankRefNum),
+                Self.member("aadhar", "XXXX XXXX \(executed.aadhaarLastFour)"), Self.member("sender_name", "Simulated Customer"),
+                Self.member("bank", executed.bankName), Self.member("balance", Paise.format(executed.balancePaise)),
+                Self.member("user_code", executed.userCode), Self.member("customer_id", executed.customerID),
+                Self.member("commission", Paise.format(executed.commissionPaise)), Self.member("tds", Paise.format(executed.tdsPaise)),
+                Self.member("transaction_date", Self.ekoDate(executed.executedAt)), Self.member("comment", message),
+                Self.member("type", String(executed.type)),
             ]
             if executed.type == 4 {
                 data.append(.init(key: "mini_statement_list", value: .array(miniStatement(executed))))
@@ -408,15 +407,18 @@ public final class GatewaySimulator: Sendable {
             response = [
                 .init(key: "status", value: .number("0")),
                 .init(key: "response_status_id", value: .number(executed.outcome == .failure ? "1" : "0")),
-                .init(key: "response_type_id", value: .number("1463")), member("message", message),
+                .init(key: "response_type_id", value: .number("1463")), Self.member("message", message),
                 .init(key: "data", value: .object(JSONObject(data))),
             ]
         }
         return .object(JSONObject([
-            member("client_ref_id", executed.clientRefID), .init(key: "http_status", value: .number("200")),
+            Self.member("client_ref_id", executed.clientRefID), .init(key: "http_status", value: .number("200")),
             .init(key: "response", value: .object(JSONObject(response))),
         ]))
     }
+
+    /// A text member of Eko's JSON envelopes.
+    private static func member(_ key: String, _ value: String) -> JSONObject.Member { .init(key: key, value: .string(value)) }
 
     static func initialStatus(_ outcome: Outcome) -> Int {
         switch outcome {
@@ -481,19 +483,18 @@ public final class GatewaySimulator: Sendable {
         if [2, 5].contains(txStatus), clock().timeIntervalSince(executed.executedAt) >= Double(settings.pendingSeconds) {
             txStatus = 0
         }
-        func member(_ key: String, _ value: String) -> JSONObject.Member { .init(key: key, value: .string(value)) }
         let succeeded = txStatus == 0
         return .object(JSONObject([
             .init(key: "status", value: .number("0")), .init(key: "response_status_id", value: .number("0")),
-            member("message", "Transaction inquiry successful"),
+            Self.member("message", "Transaction inquiry successful"),
             .init(key: "data", value: .object(JSONObject([
-                member("tx_status", String(txStatus)), member("txstatus_desc", Self.statusText(txStatus)),
-                member("amount", Paise.format(executed.amountPaise)), member("tid", executed.tid),
-                member("client_ref_id", executed.clientRefID), member("bank_ref_num", executed.bankRefNum),
-                member("customer_id", executed.customerID), member("user_code", executed.userCode),
-                member("commission", Paise.format(succeeded ? executed.commissionPaise : 0)),
-                member("tds", Paise.format(succeeded ? executed.tdsPaise : 0)),
-                member("timestamp", Self.ekoDate(executed.executedAt)), member("type", String(executed.type)),
+                Self.member("tx_status", String(txStatus)), Self.member("txstatus_desc", Self.statusText(txStatus)),
+                Self.member("amount", Paise.format(executed.amountPaise)), Self.member("tid", executed.tid),
+                Self.member("client_ref_id", executed.clientRefID), Self.member("bank_ref_num", executed.bankRefNum),
+                Self.member("customer_id", executed.customerID), Self.member("user_code", executed.userCode),
+                Self.member("commission", Paise.format(succeeded ? executed.commissionPaise : 0)),
+                Self.member("tds", Paise.format(succeeded ? executed.tdsPaise : 0)),
+                Self.member("timestamp", Self.ekoDate(executed.executedAt)), Self.member("type", String(executed.type)),
             ]))),
         ]))
     }
@@ -512,16 +513,15 @@ public final class GatewaySimulator: Sendable {
     /// User Services Enquiry: AePS Gateway (43) active unless the user code is listed as inactive.
     public func userServices(userCode: String) -> JSONValue {
         let active = !settings.inactiveUserCodes.contains(userCode)
-        func member(_ key: String, _ value: String) -> JSONObject.Member { .init(key: key, value: .string(value)) }
         return .object(JSONObject([
             .init(key: "status", value: .number("0")), .init(key: "response_status_id", value: .number("0")),
-            member("message", "Success"),
+            Self.member("message", "Success"),
             .init(key: "data", value: .object(JSONObject([
-                member("user_code", userCode),
+                Self.member("user_code", userCode),
                 .init(key: "service_status_list", value: .array([
                     .object(JSONObject([
-                        member("service_code", "43"), member("status", active ? "1" : "0"),
-                        member("status_desc", active ? "Activated" : "Not activated"),
+                        Self.member("service_code", "43"), Self.member("status", active ? "1" : "0"),
+                        Self.member("status_desc", active ? "Activated" : "Not activated"),
                     ]))
                 ])),
             ]))),

@@ -329,6 +329,20 @@ final class GatewaySimEvents: Sendable {
     func recent() -> [Event] { events.withLockedValue { Array($0.reversed()) } }
 }
 
+/// The simulator for a configuration (its developer key and initiator id), signing with `signer`, announcing where it
+/// listens: what `aeps gateway-sim` and `aeps serve` (in `local`) both run.
+public func buildGatewaySimulator(
+    config: AppConfig, settings: GatewaySimSettings, signer: EkoSigner, logger: Logger
+) -> some ApplicationProtocol {
+    let simulator = GatewaySimulator(
+        settings: settings, signer: signer, developerKey: config.developerKey, initiatorID: config.initiatorID
+    )
+    let host = settings.host
+    return buildGatewaySimulator(simulator: simulator, logger: logger) { port in
+        logger.notice("gateway simulator listening", metadata: ["url": "http://\(host):\(port)/"])
+    }
+}
+
 /// The simulator as a Hummingbird application (`aeps gateway-sim`, or beside `aeps serve` in `local`).
 public func buildGatewaySimulator(
     simulator: GatewaySimulator, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
