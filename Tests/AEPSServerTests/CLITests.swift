@@ -125,6 +125,22 @@ import Testing
         #expect(result.stderr.split(separator: "\n").last?.hasPrefix("aeps: \(message)") == true, "\(result.stderr)")
     }
 
+    /// The simulator stands in for Eko only off production, and demo accounts (stored passwords) exist only in local.
+    @Test func theSimulatorAndTheDemoStayOffProduction() async throws {
+        let production = try runner([
+            "environment": #""production""#, "developer_key": #""0123456789abcdef0123456789abcdef""#,
+        ])
+        let key = ["EKO_ACCESS_KEY": "11111111-2222-3333-4444-555555555555"]
+        let sim = try await production.run(["gateway-sim", "--port", "0"], environment: key, timeout: .seconds(30))
+        #expect(sim.status != 0)
+        #expect(sim.stderr == "aeps: environment is production: the simulator stands in for Eko only in local (and for trials beside uat)\n")
+        let uat = try runner()
+        let demo = try await uat.run(["demo"], environment: key)
+        #expect(demo.status != 0)
+        #expect(demo.stderr == "aeps: environment is uat: aeps demo creates demo accounts only in local\n")
+        #expect(!FileManager.default.fileExists(atPath: uat.directory.path("data/demo-credentials.json")))
+    }
+
     @Test func serveRefusesAnHTTPCallbackInProduction() async throws {
         let cli = try runner([
             "environment": #""production""#, "developer_key": #""0123456789abcdef0123456789abcdef""#,
