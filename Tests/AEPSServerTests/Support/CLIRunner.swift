@@ -137,8 +137,10 @@ struct CommandLineTimeout: Error, CustomStringConvertible {
     var description: String { "gave up waiting for \(waitingFor); stderr:\n\(stderr)" }
 }
 
-/// Starts a child process, one at a time across the test run: swift-corelibs-foundation's `Process.run()` crashed
-/// once in CI (a bad read in its memcpy) while other tests launched processes at the same moment.
+/// Starts a child process, one at a time across the test run. This does NOT prevent the intermittent SIGSEGV seen
+/// in CI inside `Process.run()`: that is swift-corelibs-foundation's over-read of `/proc/self/fd` entries in
+/// `findMaximumOpenFromProcSelfFD()` (fixed upstream in swiftlang/swift-corelibs-foundation#5472, after Swift
+/// 6.3.1). The cure is launching children without Foundation's `Process` (posix_spawn or swift-subprocess).
 func launch(_ process: Process) throws {
     try processLaunchLock.withLock { try process.run() }
 }
